@@ -1,0 +1,52 @@
+/**
+ * Typed errors of the policy runtime. Every error has a stable `code` (listed in docs/errors.md);
+ * across worker threads and NATS they travel as `{ code, message }` and are recognised by code.
+ */
+export const RuntimeErrorCode = {
+  ModuleInvalid: 'CASTELLAN_RUNTIME_MODULE_INVALID',
+  ModuleLoadFailed: 'CASTELLAN_RUNTIME_MODULE_LOAD_FAILED',
+  MetadataInvalid: 'CASTELLAN_RUNTIME_METADATA_INVALID',
+  ExecutionModeMismatch: 'CASTELLAN_RUNTIME_EXECUTION_MODE_MISMATCH',
+  ProtocolVersionUnsupported: 'CASTELLAN_RUNTIME_PROTOCOL_VERSION_UNSUPPORTED',
+  RegoBuiltinsMissing: 'CASTELLAN_RUNTIME_REGO_BUILTINS_MISSING',
+  RequestInvalid: 'CASTELLAN_RUNTIME_REQUEST_INVALID',
+  SettingsInvalid: 'CASTELLAN_RUNTIME_SETTINGS_INVALID',
+  HostCapabilityPatternInvalid: 'CASTELLAN_RUNTIME_HOST_CAPABILITY_PATTERN_INVALID',
+  WasmEncoding: 'CASTELLAN_RUNTIME_WASM_ENCODING',
+  EvaluatorClosed: 'CASTELLAN_RUNTIME_EVALUATOR_CLOSED',
+  PolicyNotLoaded: 'CASTELLAN_RUNTIME_POLICY_NOT_LOADED',
+} as const;
+
+export type RuntimeErrorCode = (typeof RuntimeErrorCode)[keyof typeof RuntimeErrorCode];
+
+/** The serialisable form of an error, as it crosses a worker thread or a NATS message. */
+export interface ErrorRecord {
+  code: string;
+  message: string;
+}
+
+export class RuntimeError extends Error {
+  override readonly name: string = 'RuntimeError';
+  readonly code: RuntimeErrorCode;
+
+  constructor(code: RuntimeErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  toRecord(): ErrorRecord {
+    return { code: this.code, message: this.message };
+  }
+
+  static fromRecord(record: ErrorRecord): RuntimeError {
+    const known = Object.values(RuntimeErrorCode) as string[];
+    const code = (known.includes(record.code) ? record.code : RuntimeErrorCode.ModuleLoadFailed) as RuntimeErrorCode;
+    return new RuntimeError(code, record.message);
+  }
+}
+
+/** The message of any thrown value, for wrapping foreign errors (traps, library errors, strings). */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
