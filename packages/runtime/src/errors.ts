@@ -15,6 +15,8 @@ export const RuntimeErrorCode = {
   WasmEncoding: 'CASTELLAN_RUNTIME_WASM_ENCODING',
   EvaluatorClosed: 'CASTELLAN_RUNTIME_EVALUATOR_CLOSED',
   PolicyNotLoaded: 'CASTELLAN_RUNTIME_POLICY_NOT_LOADED',
+  MinimumKubewardenVersionUnmet: 'CASTELLAN_RUNTIME_MINIMUM_KUBEWARDEN_VERSION_UNMET',
+  MemoryLimitExceeded: 'CASTELLAN_RUNTIME_MEMORY_LIMIT_EXCEEDED',
 } as const;
 
 export type RuntimeErrorCode = (typeof RuntimeErrorCode)[keyof typeof RuntimeErrorCode];

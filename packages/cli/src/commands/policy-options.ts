@@ -1,0 +1,36 @@
+import { InvalidArgumentError, Option } from 'commander';
+import type { Command } from 'commander';
+import type { ExecutionMode } from '@castellan/runtime';
+
+const MODES: Record<string, ExecutionMode> = {
+  'kubewarden-wapc': 'kubewarden-wapc',
+  kubewarden: 'kubewarden-wapc', // kwctl's spelling
+  opa: 'opa',
+  gatekeeper: 'gatekeeper',
+  wasi: 'wasi',
+};
+
+function parseMode(value: string): ExecutionMode {
+  const mode = MODES[value];
+  if (!mode) throw new InvalidArgumentError('use one of kubewarden-wapc, opa, gatekeeper, wasi');
+  return mode;
+}
+
+export function parsePositiveNumber(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError('must be a positive number');
+  return number;
+}
+
+/** The flags every command that runs a policy shares (run, bench). */
+export function addPolicyOptions(command: Command): Command {
+  return command
+    .option('--settings-json <json>', 'policy settings as a JSON object')
+    .option('-s, --settings-path <file>', 'policy settings from a YAML or JSON file')
+    .addOption(
+      new Option('-e, --execution-mode <mode>', 'override the execution mode (must agree with the metadata)').argParser(
+        parseMode,
+      ),
+    )
+    .option('--timeout <seconds>', 'evaluation deadline in seconds (default 2)', parsePositiveNumber);
+}

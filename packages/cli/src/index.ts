@@ -1,0 +1,36 @@
+import { Command, CommanderError } from 'commander';
+import { CliError } from './cli-error.js';
+import { registerAnnotate } from './commands/annotate.js';
+import { registerBench } from './commands/bench.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerRun } from './commands/run.js';
+
+export function buildProgram(): Command {
+  const program = new Command('castellan')
+    .description('Castellan: run Kubewarden-compatible WebAssembly admission policies')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerRun(program);
+  registerBench(program);
+  registerInspect(program);
+  registerAnnotate(program);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/** Runs the CLI; resolves to the process exit code. Errors are one line on stderr. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    if (error instanceof CliError) {
+      process.stderr.write(`castellan: ${error.message}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(`castellan: unexpected failure: ${(error as Error).stack ?? String(error)}\n`);
+    return 70;
+  }
+}

@@ -1,0 +1,43 @@
+export { RuntimeError, RuntimeErrorCode, describeError } from './errors.js';
+export type { ErrorRecord } from './errors.js';
+export {
+  applyPolicyConfiguration,
+  buildAdmissionResponse,
+  extractAdmissionRequest,
+  internalError,
+  normaliseAdmissionRequest,
+  rejection,
+} from './admission/index.js';
+export type {
+  AdmissionRequest,
+  AdmissionResponse,
+  PolicyConfiguration,
+  PolicyMode,
+  SettingsValidationResponse,
+  ValidationResponse,
+} from './admission/index.js';
+export { KUBEWARDEN_COMPATIBLE_VERSION, parseMetadata, serialiseMetadata } from './metadata/index.js';
+export type { ExecutionMode, PolicyMetadata } from './metadata/index.js';
+export { createHostCallDispatcher } from './host-calls/host-call-dispatcher.js';
+export type { HostCallDispatcherOptions, HostCapability } from './host-calls/host-call-dispatcher.js';
+export type {
+  HostCallHandler,
+  HostCallOutcome,
+  HostCallRequest,
+  PolicyLogEntry,
+  PolicyLogLevel,
+  PolicyLogSink,
+} from './host-calls/host-call.js';
+export {
+  compilePolicyModule,
+  DEFAULT_MEMORY_LIMIT_MIB,
+  METADATA_SECTION,
+  readPolicyMetadata,
+  sha256Hex,
+} from './policy-module.js';
+export type { CompileOptions, PolicyModule } from './policy-module.js';
+export { DEFAULT_TIMEOUT_SECONDS, PolicyEvaluator } from './policy-evaluator.js';
+export type { EvaluatorOptions, LoadedPolicy, PolicyLoadOptions } from './policy-evaluator.js';
+export { annotatePolicy, detectWapcProtocolVersion } from './annotate.js';
+export type { AnnotateInput, AnnotateResult } from './annotate.js';
+export type { ModuleBytes } from './wasm/index.js';

@@ -1,0 +1,127 @@
+import { availableParallelism } from 'node:os';
+import type { HostCallHandler, PolicyLogSink } from '../host-calls/host-call.js';
+import type { PolicyLoadSpec, WorkerTask } from './messages.js';
+import type { TaskOutcome, TrackedTask } from './worker-thread.js';
+import { WorkerThread } from './worker-thread.js';
+
+export interface EvaluationPoolOptions {
+  /** Worker threads; default one per CPU. */
+  workers?: number;
+  /** Tasks sent ahead to a busy worker, so it never waits for the parent between two tasks. */
+  tasksAheadPerWorker?: number;
+  heapLimitMiB?: number;
+  hostCallHandler: HostCallHandler;
+  logSink: PolicyLogSink;
+}
+
+type TaskBody = WorkerTask extends infer T ? (T extends WorkerTask ? Omit<T, 'seq'> : never) : never;
+
+interface RegisteredLoad {
+  spec: PolicyLoadSpec;
+  deadlineMs: number;
+}
+
+const DEFAULT_TASKS_AHEAD = 2;
+const DEFAULT_HEAP_LIMIT_MIB = 512;
+
+/**
+ * Worker threads that run policy tasks. Evaluations share one queue and go to the least busy
+ * thread; loads go to every thread and are replayed on the thread that replaces a lost one (after a
+ * deadline kill or a crash), so every live thread can serve every loaded policy.
+ */
+export class EvaluationPool {
+  private readonly threads: WorkerThread[] = [];
+  private readonly queue: TrackedTask[] = [];
+  private readonly loads = new Map<string, RegisteredLoad>();
+  private readonly tasksAhead: number;
+  private seq = 0;
+  private closed = false;
+
+  constructor(private readonly options: EvaluationPoolOptions) {
+    this.tasksAhead = options.tasksAheadPerWorker ?? DEFAULT_TASKS_AHEAD;
+    const count = Math.max(1, options.workers ?? availableParallelism());
+    for (let i = 0; i < count; i++) this.threads.push(this.spawn());
+  }
+
+  get size(): number {
+    return this.threads.length;
+  }
+
+  /** Runs a task on whichever thread is free first. */
+  submit(body: TaskBody, deadlineMs: number): Promise<TaskOutcome> {
+    return new Promise((settle) => {
+      this.queue.push({ task: { ...body, seq: this.nextSeq() } as WorkerTask, deadlineMs, settle });
+      this.pump();
+    });
+  }
+
+  /** Loads a policy into every thread; resolves with each thread's outcome. */
+  async loadEverywhere(spec: PolicyLoadSpec, deadlineMs: number): Promise<TaskOutcome[]> {
+    this.loads.set(spec.policyKey, { spec, deadlineMs });
+    const outcomes = await Promise.all(this.threads.map((thread) => this.sendTo(thread, { kind: 'load', spec }, deadlineMs)));
+    if (outcomes.some((o) => o.kind === 'failed' || o.kind === 'timed-out')) await this.unloadEverywhere(spec.policyKey);
+    return outcomes;
+  }
+
+  async unloadEverywhere(policyKey: string): Promise<void> {
+    this.loads.delete(policyKey);
+    await Promise.all(this.threads.map((thread) => this.sendTo(thread, { kind: 'unload', policyKey }, 1000)));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const tracked of this.queue.splice(0)) tracked.settle({ kind: 'worker-lost', reason: 'the evaluator is closing' });
+    await Promise.all(this.threads.map((thread) => thread.terminate()));
+  }
+
+  private nextSeq(): number {
+    this.seq = this.seq >= 0x7fffffff ? 1 : this.seq + 1;
+    return this.seq;
+  }
+
+  private sendTo(thread: WorkerThread, body: TaskBody, deadlineMs: number): Promise<TaskOutcome> {
+    if (!thread.alive) return Promise.resolve({ kind: 'worker-lost', reason: 'the worker is gone' });
+    return new Promise((settle) => {
+      thread.send({ task: { ...body, seq: this.nextSeq() } as WorkerTask, deadlineMs, settle });
+    });
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      let target: WorkerThread | undefined;
+      for (const thread of this.threads) {
+        if (thread.alive && thread.load < this.tasksAhead && (!target || thread.load < target.load)) target = thread;
+      }
+      if (!target) return;
+      target.send(this.queue.shift()!);
+    }
+  }
+
+  private spawn(): WorkerThread {
+    const thread = new WorkerThread({
+      hostCallHandler: this.options.hostCallHandler,
+      logSink: this.options.logSink,
+      heapLimitMiB: this.options.heapLimitMiB ?? DEFAULT_HEAP_LIMIT_MIB,
+      onIdle: () => this.pump(),
+      onLost: (lost, unstarted) => this.replace(lost, unstarted),
+    });
+    for (const { spec, deadlineMs } of this.loads.values()) void this.sendTo(thread, { kind: 'load', spec }, deadlineMs);
+    return thread;
+  }
+
+  private replace(lost: WorkerThread, unstarted: TrackedTask[]): void {
+    const index = this.threads.indexOf(lost);
+    if (index >= 0) this.threads.splice(index, 1);
+    const evaluations = unstarted.filter((t) => t.task.kind === 'validate' || t.task.kind === 'validate-settings');
+    for (const tracked of unstarted) {
+      if (!evaluations.includes(tracked)) tracked.settle({ kind: 'worker-lost', reason: 'the worker was replaced' });
+    }
+    if (this.closed) {
+      for (const tracked of evaluations) tracked.settle({ kind: 'worker-lost', reason: 'the evaluator is closing' });
+      return;
+    }
+    this.threads.push(this.spawn());
+    this.queue.unshift(...evaluations);
+    this.pump();
+  }
+}

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compilePolicyModule, RuntimeError } from '@castellan/runtime';
+import type { LoadedPolicy, PolicyEvaluator } from '@castellan/runtime';
+import { podRequest, policyBytes } from '../../../test/fixtures/index.js';
+import { loadPolicy, startEvaluator } from './evaluator-harness.js';
+
+let evaluator: PolicyEvaluator;
+let accept: LoadedPolicy;
+
+beforeAll(async () => {
+  ({ evaluator } = startEvaluator(2));
+  accept = await loadPolicy(evaluator, await policyBytes('accept'), { policyId: 'accept' });
+});
+afterAll(async () => {
+  await evaluator.close();
+});
+
+describe('hostile modules are contained', () => {
+  it('answers an endless loop within its deadline + 0.5 s while other policies keep answering', async () => {
+    const loop = await loadPolicy(evaluator, await policyBytes('endless-loop'), { timeoutSeconds: 1 });
+    const started = Date.now();
+    const looping = evaluator.validate(loop, podRequest({ uid: 'loop-uid' }));
+    // While one worker spins, the other keeps serving the well-behaved policy.
+    const others = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => evaluator.validate(accept, podRequest({ uid: `ok-${i}` }))),
+    );
+    expect(others.every((r) => r.allowed)).toBe(true);
+    const response = await looping;
+    const elapsed = Date.now() - started;
+    expect(response).toEqual({
+      uid: 'loop-uid',
+      allowed: false,
+      status: { message: 'Policy execution interrupted because it exceeded the allowed execution time', code: 500 },
+      auditAnnotations: null,
+      warnings: null,
+    });
+    expect(elapsed).toBeLessThan(1500);
+    // The killed worker was replaced and still serves every loaded policy.
+    for (let i = 0; i < 4; i++) expect((await evaluator.validate(accept, podRequest({}))).allowed).toBe(true);
+  });
+
+  it('denies a memory bomb once it hits the memory cap, and the policy keeps working afterwards', async () => {
+    const bomb = await loadPolicy(evaluator, await policyBytes('memory-bomb'), { memoryLimitMiB: 32 });
+    const response = await evaluator.validate(bomb, podRequest({ uid: 'bomb' }));
+    expect(response.allowed).toBe(false);
+    expect(response.status?.code).toBe(500);
+    expect(response.status?.message).toMatch(/^internal server error: Guest call failure: /);
+    expect((await evaluator.validate(bomb, podRequest({ uid: 'bomb-2' }))).uid).toBe('bomb-2');
+    expect((await evaluator.validate(accept, podRequest({}))).allowed).toBe(true);
+  });
+
+  it('turns a trap into a 500 rejection and recovers with a fresh instance', async () => {
+    const trap = await loadPolicy(evaluator, await policyBytes('trap'));
+    for (const uid of ['t1', 't2']) {
+      const response = await evaluator.validate(trap, podRequest({ uid }));
+      expect(response.uid).toBe(uid);
+      expect(response.allowed).toBe(false);
+      expect(response.status?.message).toMatch(/^internal server error: Guest call failure: .*unreachable/);
+    }
+  });
+
+  it('rejects a malformed module at load time with a clear error', async () => {
+    await expect(compilePolicyModule(await policyBytes('malformed'))).rejects.toThrow(
+      /not a valid WebAssembly module/,
+    );
+    const error = await compilePolicyModule(await policyBytes('not-wasm')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RuntimeError);
+    expect((error as RuntimeError).code).toBe('CASTELLAN_RUNTIME_MODULE_INVALID');
+    expect((error as RuntimeError).message).toMatch(/does not start with the WebAssembly magic/);
+  });
+});
