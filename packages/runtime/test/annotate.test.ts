@@ -25,7 +25,7 @@ describe('annotatePolicy (kwctl annotate)', () => {
     const first = await annotatePolicy({ module: await policyBytes('accept'), metadataYaml: await metadataYaml('accept') });
     const second = await annotatePolicy({
       module: first.module,
-      metadataYaml: `${await metadataYaml('accept')}\nbackgroundAudit: false\n`,
+      metadataYaml: (await metadataYaml('accept')).replace('backgroundAudit: true', 'backgroundAudit: false'),
     });
     const module = await WebAssembly.compile(second.module);
     expect(WebAssembly.Module.customSections(module, 'io.kubewarden.metadata')).toHaveLength(1);

@@ -24,7 +24,7 @@ describe('kubewarden-wapc policies built from source', () => {
       auditAnnotations: null,
       warnings: null,
     });
-    const review = await admissionDocument('policy-apparmor-accept-request', 'review-uid-7');
+    const review = await admissionDocument('policy-user-group-mutate-request', 'review-uid-7');
     expect(await evaluator.validate(policy, review)).toEqual({
       uid: 'review-uid-7',
       allowed: true,

@@ -1,0 +1,141 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metadataPath, policyPath, reviewPath } from '../../../test/fixtures/index.js';
+
+const BIN = fileURLToPath(new URL('../bin/castellan.js', import.meta.url));
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function castellan(...args: string[]): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: 30_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+let scratch: string;
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'castellan-cli-'));
+});
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+describe('castellan run', () => {
+  it('prints exactly one AdmissionResponse JSON document and exits 0 on a denial', async () => {
+    const result = await castellan('run', policyPath('pod-privileged'), '--request-path', reviewPath('privileged-pod-default'));
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(result.stdout)).toEqual({
+      uid: '1299d386-525b-4032-98ae-1949f69f9cfc',
+      allowed: false,
+      status: { message: 'Privileged container is not allowed' },
+      auditAnnotations: null,
+      warnings: null,
+    });
+  });
+
+  it('accepts a file:// URL, settings from a file, and a full AdmissionReview', async () => {
+    const settings = join(scratch, 'settings.yml');
+    await writeFile(settings, 'labels:\n  - app\n');
+    const result = await castellan(
+      'run',
+      `file://${policyPath('required-labels')}`,
+      '-s',
+      settings,
+      '-r',
+      reviewPath('req_for_secure_pod_images'),
+    );
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ allowed: false, status: { message: 'missing required labels: app' } });
+  });
+
+  it('exits non-zero with the policy’s own message when settings are invalid', async () => {
+    const result = await castellan(
+      'run',
+      policyPath('required-labels'),
+      '--settings-json',
+      '{"labels": 3}',
+      '-r',
+      reviewPath('privileged-pod-default'),
+    );
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe('castellan: Provided settings are not valid: labels must be a list of strings\n');
+  });
+
+  it('reports a missing module, a malformed module and a bad flag in one line each', async () => {
+    const missing = await castellan('run', join(scratch, 'absent.wasm'), '-r', reviewPath('privileged-pod-default'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^castellan: cannot read policy module .*absent\.wasm: no such file\n$/);
+    const malformed = await castellan('run', policyPath('not-wasm'), '-r', reviewPath('privileged-pod-default'));
+    expect(malformed.stderr).toMatch(/^castellan: invalid wasm file: .*magic bytes.*\n$/);
+    const badMode = await castellan('run', policyPath('accept'), '-e', 'lua', '-r', reviewPath('privileged-pod-default'));
+    expect(badMode.code).not.toBe(0);
+    expect(badMode.stderr).toMatch(/use one of kubewarden-wapc, opa, gatekeeper, wasi/);
+  });
+
+  it('answers an endless loop with the deadline decision', async () => {
+    const result = await castellan('run', policyPath('endless-loop'), '--timeout', '0.5', '-r', reviewPath('privileged-pod-default'));
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      allowed: false,
+      status: { code: 500, message: 'Policy execution interrupted because it exceeded the allowed execution time' },
+    });
+  });
+});
+
+describe('castellan annotate and inspect', () => {
+  it('annotates a module that inspect then reports as protocol v1', async () => {
+    const out = join(scratch, 'annotated.wasm');
+    const annotate = await castellan('annotate', policyPath('pod-privileged'), '-m', metadataPath('pod-privileged'), '-o', out);
+    expect(annotate.code).toBe(0);
+    expect((await readFile(out)).subarray(0, 4)).toEqual(Buffer.from([0, 0x61, 0x73, 0x6d]));
+    const inspect = await castellan('inspect', out, '-o', 'json');
+    expect(inspect.code).toBe(0);
+    const report = JSON.parse(inspect.stdout) as Record<string, unknown>;
+    expect(report).toMatchObject({ executionMode: 'kubewarden-wapc', protocolVersion: 'v1', annotated: true });
+    expect(report['sha256']).toMatch(/^[0-9a-f]{64}$/);
+    const text = await castellan('inspect', out);
+    expect(text.stdout).toMatch(/protocol version {2}v1/);
+  });
+});
+
+describe('castellan bench', () => {
+  it('reports latency and throughput as JSON', async () => {
+    const result = await castellan(
+      'bench',
+      policyPath('accept'),
+      '-r',
+      reviewPath('privileged-pod-default'),
+      '--duration',
+      '0.3',
+      '--warm-up',
+      '0.1',
+      '-o',
+      'json',
+    );
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as { latency: { samples: number; p99Micros: number }; throughput: { evaluations: number } };
+    expect(report.latency.samples).toBeGreaterThan(10);
+    expect(report.latency.p99Micros).toBeGreaterThan(0);
+    expect(report.throughput.evaluations).toBeGreaterThan(10);
+  });
+});
+
+describe('--help', () => {
+  it.each(['run', 'bench', 'inspect', 'annotate'])('documents %s', async (command) => {
+    const result = await castellan(command, '--help');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`Usage: castellan ${command}`));
+  });
+});
