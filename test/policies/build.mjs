@@ -36,7 +36,15 @@ function flagsFor(mode) {
     case 'gatekeeper':
       // OPA ABI: the host owns the memory, and the heap must be a bump allocator whose
       // pointer the host reads and rewinds, which is what the `stub` runtime is.
-      return ['-O3', '--runtime', 'stub', '--importMemory', '--noExportMemory', '--use', 'abort=assembly/lib/rego/abortRego'];
+      return [
+        '-O3',
+        '--runtime',
+        'stub',
+        '--importMemory',
+        '--noExportMemory',
+        '--use',
+        'abort=assembly/lib/rego/abortRego',
+      ];
     default:
       throw new Error(`unknown executionMode "${mode}"`);
   }
@@ -83,7 +91,8 @@ async function main() {
   const started = performance.now();
   const stale = [];
   for (const name of names) {
-    if (!existsSync(join(root, 'assembly', name, 'index.ts'))) throw new Error(`no policy assembly/${name}/index.ts`);
+    if (!existsSync(join(root, 'assembly', name, 'index.ts')))
+      throw new Error(`no policy assembly/${name}/index.ts`);
     if (force || !(await isUpToDate(name))) stale.push(name);
   }
   const results = await compileInWorkers(stale);
@@ -93,7 +102,10 @@ async function main() {
     else console.error(`FAILED ${r.name}: ${r.error}`);
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(`${stale.length} built, ${names.length - stale.length} up to date, in ${seconds} s`);
+  const built = stale.length - failures.length;
+  console.log(
+    `${built} built, ${failures.length} failed, ${names.length - stale.length} up to date, in ${seconds} s`,
+  );
   if (failures.length > 0) {
     console.error(`${failures.length} policy build(s) failed: ${failures.map((f) => f.name).join(', ')}`);
     process.exit(1);

@@ -3,7 +3,6 @@ import type { AdmissionResponse, SettingsValidationResponse } from './admission/
 import { DEADLINE_EXCEEDED_MESSAGE } from './engines/policy-engine.js';
 import type { ValidationInput } from './engines/policy-engine.js';
 import { RuntimeError, RuntimeErrorCode } from './errors.js';
-import type { ErrorRecord } from './errors.js';
 import type { HostCallHandler, PolicyLogSink } from './host-calls/host-call.js';
 import type { ExecutionMode } from './metadata/index.js';
 import type { PolicyModule } from './policy-module.js';
@@ -71,6 +70,7 @@ export class PolicyEvaluator {
         globalExports: options.module.globalExports,
         settingsJson: JSON.stringify(options.settings ?? {}),
         memoryLimitPages: options.module.memoryLimitPages,
+        memoryImport: options.module.memoryImport,
       },
       timeoutMs,
     );
@@ -144,12 +144,8 @@ function decisionFor(policy: LoadedPolicy, uid: string, outcome: TaskOutcome): A
         ? rejection(uid, DEADLINE_EXCEEDED_MESSAGE, 500)
         : internalError(uid, INTERRUPTED_GUEST);
     case 'failed':
-      return internalError(uid, failureText(outcome.error));
+      return internalError(uid, outcome.error.message);
     case 'worker-lost':
       return internalError(uid, `policy ${policy.policyId} could not be evaluated: ${outcome.reason}`);
   }
-}
-
-function failureText(error: ErrorRecord): string {
-  return error.message;
 }

@@ -2,12 +2,14 @@ import { createHash } from 'node:crypto';
 import { describeError, RuntimeError, RuntimeErrorCode } from './errors.js';
 import { checkMinimumVersion, parseMetadata } from './metadata/index.js';
 import type { ExecutionMode, PolicyMetadata } from './metadata/index.js';
-import { capMemory, exportMutableGlobals, readCustomSection } from './wasm/index.js';
+import { capMemory, exportMutableGlobals, importDefinedMemory, readCustomSection } from './wasm/index.js';
 import type { ModuleBytes } from './wasm/index.js';
 
 export const METADATA_SECTION = 'io.kubewarden.metadata';
 /** Prefix of the exports through which the runtime snapshots a waPC guest's mutable globals. */
 const GLOBAL_EXPORT_PREFIX = '__castellan_global_';
+/** Where a waPC guest's memory is imported from once the runtime provides it (see `MemoryImport`). */
+export const GUEST_MEMORY_IMPORT = { module: 'castellan', name: 'memory' } as const;
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 const PAGE_BYTES = 65536;
 export const DEFAULT_MEMORY_LIMIT_MIB = 256;
@@ -24,6 +26,16 @@ export interface CompileOptions {
   requireProtocolVersion?: boolean;
 }
 
+/**
+ * The limits of a guest memory the host creates. The host may start it larger than `minimumPages`:
+ * an allocator that finds enough memory at start never grows it, and an instance whose memory did
+ * not grow can be reset by snapshot instead of being rebuilt.
+ */
+export interface MemoryImport {
+  minimumPages: number;
+  maximumPages: number;
+}
+
 /** A policy module compiled once and ready to be sent to worker threads. */
 export interface PolicyModule {
   sha256: string;
@@ -34,6 +46,9 @@ export interface PolicyModule {
   /** waPC: exports of the instrumented mutable globals; null when the instance must be fresh per call. */
   globalExports: readonly string[] | null;
   memoryLimitPages: number;
+  /** waPC: the guest memory's limits once it is imported from the host; undefined when the module
+   *  keeps its own memory. */
+  memoryImport: MemoryImport | undefined;
   /** The imports of the original module, for inspection. */
   imports: WebAssembly.ModuleImportDescriptor[];
   exports: WebAssembly.ModuleExportDescriptor[];
@@ -152,6 +167,7 @@ export async function compilePolicyModule(bytes: ModuleBytes, options: CompileOp
   const memoryLimitPages = Math.floor(((options.memoryLimitMiB ?? DEFAULT_MEMORY_LIMIT_MIB) * 1024 * 1024) / PAGE_BYTES);
   let instrumented = bytes;
   let globalExports: string[] | null = null;
+  let memoryImport: MemoryImport | undefined;
   if (executionMode === 'kubewarden-wapc' || executionMode === 'wasi') {
     instrumented = capMemory(instrumented, memoryLimitPages);
   }
@@ -164,6 +180,11 @@ export async function compilePolicyModule(bytes: ModuleBytes, options: CompileOp
       // An init expression this runtime cannot parse: keep isolation with a fresh instance per call.
       globalExports = null;
     }
+    const imported = importDefinedMemory(instrumented, GUEST_MEMORY_IMPORT);
+    if (imported) {
+      instrumented = imported.bytes;
+      memoryImport = { minimumPages: imported.limits.min, maximumPages: imported.limits.max ?? memoryLimitPages };
+    }
   }
   const compiled = instrumented === bytes ? original : await compile(instrumented, 'the instrumented module');
   return {
@@ -174,6 +195,7 @@ export async function compilePolicyModule(bytes: ModuleBytes, options: CompileOp
     compiled,
     globalExports,
     memoryLimitPages,
+    memoryImport,
     imports: WebAssembly.Module.imports(original),
     exports,
   };

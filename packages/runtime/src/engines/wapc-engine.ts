@@ -5,6 +5,7 @@ import {
   parseValidationResponse,
 } from '../admission/index.js';
 import type { AdmissionResponse, SettingsValidationResponse } from '../admission/index.js';
+import type { MemoryImport } from '../policy-module.js';
 import { InstanceSnapshot } from './instance-snapshot.js';
 import type { EngineContext, PolicyEngine, ValidationInput } from './policy-engine.js';
 import { mutationOriginal, validationRequestJson } from './policy-engine.js';
@@ -18,7 +19,11 @@ export interface WapcModule {
   /** Export names of the module's mutable globals (see `exportMutableGlobals`), or null when the
    *  module could not be instrumented: then every call gets a fresh instance. */
   globalExports: readonly string[] | null;
+  memoryImport: MemoryImport | undefined;
 }
+
+/** Memory a fresh instance may start with: past this, a policy that grows pays for a new instance. */
+const HIGH_WATER_LIMIT_PAGES = 256; // 16 MiB
 
 interface WarmGuest {
   guest: WapcGuest;
@@ -30,17 +35,24 @@ interface WarmGuest {
  * `kubewarden-wapc` execution (spec §1). Recycling rule: one warm instance per policy per worker,
  * restored to its post-initialisation snapshot after every call, so each request sees what a fresh
  * instance would (Kubewarden's isolation) at the cost of a memory copy. The instance is thrown away
- * — and the next call builds a fresh one — after a trap or guest-side failure of the runtime, when a
- * call grew memory (the snapshot cannot shrink it back), or when the module's globals could not be
- * reached. A timeout kills the whole worker, so that instance is gone too.
+ * — and the next call builds a fresh one — after a trap, when a call grew memory (a snapshot cannot
+ * shrink it back), or when the module's globals could not be reached. A timeout kills the whole
+ * worker, so that instance is gone too.
+ *
+ * Growth is learnt: the next instance's memory starts at the size the call needed (up to 16 MiB),
+ * so its allocator claims that memory at initialisation and later calls of the same size no longer
+ * grow — they take the cheap snapshot path.
  */
 export class WapcEngine implements PolicyEngine {
   private warm: WarmGuest | undefined;
+  private startPages: number;
 
   constructor(
     private readonly wapcModule: WapcModule,
     private readonly context: EngineContext,
-  ) {}
+  ) {
+    this.startPages = wapcModule.memoryImport?.minimumPages ?? 0;
+  }
 
   /** Instantiates and initialises now, so a module that fails to start is reported at load time. */
   prepare(): void {
@@ -91,8 +103,13 @@ export class WapcEngine implements PolicyEngine {
 
   private acquire(): WarmGuest {
     if (this.warm) return this.warm;
-    const guest = WapcGuest.create(this.wapcModule.module, this.context.hostCall, (line) =>
-      this.context.log('info', line),
+    const limits = this.wapcModule.memoryImport;
+    const memory = limits && new WebAssembly.Memory({ initial: this.startPages, maximum: limits.maximumPages });
+    const guest = WapcGuest.create(
+      this.wapcModule.module,
+      this.context.hostCall,
+      (line) => this.context.log('info', line),
+      memory,
     );
     const globals = (this.wapcModule.globalExports ?? []).map(
       (name) => guest.instance.exports[name] as WebAssembly.Global,
@@ -101,11 +118,11 @@ export class WapcEngine implements PolicyEngine {
   }
 
   private release(warm: WarmGuest, trapped: boolean): void {
-    const reusable =
-      !trapped &&
-      this.wapcModule.globalExports !== null &&
-      warm.guest.memory.buffer.byteLength === warm.snapshot.memoryBytes;
-    if (!reusable) {
+    const grown = warm.guest.memory.buffer.byteLength > warm.snapshot.memoryBytes;
+    if (grown && !trapped && this.wapcModule.memoryImport) {
+      this.startPages = Math.min(warm.guest.memory.buffer.byteLength / 65536, HIGH_WATER_LIMIT_PAGES);
+    }
+    if (trapped || grown || this.wapcModule.globalExports === null) {
       this.warm = undefined;
       return;
     }

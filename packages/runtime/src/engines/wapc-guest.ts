@@ -1,6 +1,7 @@
 import { WapcHost } from '@wapc/host';
 import { InMemoryWasi } from '../wasi/in-memory-wasi.js';
 import type { SyncHostCall } from '../host-calls/host-call.js';
+import { GUEST_MEMORY_IMPORT } from '../policy-module.js';
 
 /** A failed waPC guest call; `message` is the text Kubewarden renders after `Guest call failure: `. */
 export class GuestCallFailure extends Error {
@@ -38,9 +39,17 @@ export class WapcGuest extends WapcHost {
     super();
   }
 
-  static create(module: WebAssembly.Module, hostCall: SyncHostCall, consoleLog: (line: string) => void): WapcGuest {
+  /** `memory` is given when the module imports its memory (see `importDefinedMemory`). */
+  static create(
+    module: WebAssembly.Module,
+    hostCall: SyncHostCall,
+    consoleLog: (line: string) => void,
+    memory?: WebAssembly.Memory,
+  ): WapcGuest {
     const guest = new WapcGuest(hostCall, consoleLog);
-    guest.initialize(new WebAssembly.Instance(module, guest.getImports()));
+    const imports = guest.getImports();
+    if (memory) imports[GUEST_MEMORY_IMPORT.module] = { [GUEST_MEMORY_IMPORT.name]: memory };
+    guest.initialize(new WebAssembly.Instance(module, imports));
     return guest;
   }
 

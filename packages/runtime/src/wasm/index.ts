@@ -19,3 +19,4 @@ export type { ExportedGlobal, MutableGlobalsExport } from './instrument.js';
 export { describeModule } from './describe.js';
 export type { ModuleDescription } from './describe.js';
 export type { ExternalKind, GlobalType, Limits, ReferenceType, ValueType } from './types.js';
+export { importDefinedMemory } from './import-memory.js';

@@ -51,7 +51,10 @@ function createEngine(spec: PolicyLoadSpec): PolicyEngine {
   };
   switch (spec.executionMode) {
     case 'kubewarden-wapc': {
-      const engine = new WapcEngine({ module: spec.module, globalExports: spec.globalExports }, context);
+      const engine = new WapcEngine(
+        { module: spec.module, globalExports: spec.globalExports, memoryImport: spec.memoryImport },
+        context,
+      );
       engine.prepare();
       return engine;
     }

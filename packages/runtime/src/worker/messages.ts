@@ -3,6 +3,7 @@ import type { ValidationInput } from '../engines/policy-engine.js';
 import type { ErrorRecord } from '../errors.js';
 import type { HostCallOutcome, HostCallRequest, PolicyLogEntry } from '../host-calls/host-call.js';
 import type { ExecutionMode } from '../metadata/index.js';
+import type { MemoryImport } from '../policy-module.js';
 import type { MessagePort } from 'node:worker_threads';
 
 /** Everything a worker needs to run one policy; sent once per worker when the policy is loaded. */
@@ -15,6 +16,7 @@ export interface PolicyLoadSpec {
   globalExports: readonly string[] | null;
   settingsJson: string;
   memoryLimitPages: number;
+  memoryImport: MemoryImport | undefined;
 }
 
 export type WorkerTask =

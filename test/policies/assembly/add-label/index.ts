@@ -21,7 +21,10 @@ function validate(payload: string): string {
   let mutated: JSONValue;
   if (object != null && object.isObject) {
     mutated = object;
-    childObject(childObject(mutated, 'metadata'), 'labels').set('castellan.dev/mutated', JSONValue.fromString('true'));
+    childObject(childObject(mutated, 'metadata'), 'labels').set(
+      'castellan.dev/mutated',
+      JSONValue.fromString('true'),
+    );
   } else {
     mutated = JSONValue.newObject();
   }

@@ -7,4 +7,11 @@ export declare function opa_builtin0(builtinId: i32, ctx: usize): usize;
 export declare function opa_builtin1(builtinId: i32, ctx: usize, a: usize): usize;
 export declare function opa_builtin2(builtinId: i32, ctx: usize, a: usize, b: usize): usize;
 export declare function opa_builtin3(builtinId: i32, ctx: usize, a: usize, b: usize, c: usize): usize;
-export declare function opa_builtin4(builtinId: i32, ctx: usize, a: usize, b: usize, c: usize, d: usize): usize;
+export declare function opa_builtin4(
+  builtinId: i32,
+  ctx: usize,
+  a: usize,
+  b: usize,
+  c: usize,
+  d: usize,
+): usize;

@@ -63,7 +63,12 @@ function sendError(message: string): void {
 }
 
 /** Calls a host capability, e.g. hostCall('kubewarden', 'tracing', 'log', '{...}'). */
-export function hostCall(binding: string, namespace: string, operation: string, payload: string): HostCallResult {
+export function hostCall(
+  binding: string,
+  namespace: string,
+  operation: string,
+  payload: string,
+): HostCallResult {
   const b = String.UTF8.encode(binding);
   const n = String.UTF8.encode(namespace);
   const o = String.UTF8.encode(operation);

@@ -1,7 +1,15 @@
 // What a Rego fixture defines (its entrypoints, builtins and evaluation), and the host
 // functions it may use. lib/opa.ts turns this into the OPA Wasm ABI exports.
 import { JSONValue, parseJSON } from './json';
-import { opa_abort, opa_println, opa_builtin0, opa_builtin1, opa_builtin2, opa_builtin3, opa_builtin4 } from './env';
+import {
+  opa_abort,
+  opa_println,
+  opa_builtin0,
+  opa_builtin1,
+  opa_builtin2,
+  opa_builtin3,
+  opa_builtin4,
+} from './env';
 
 /** Evaluates one entrypoint and returns the result set: an array of {"result": ...}. */
 export type Evaluator = (entrypoint: i32, input: JSONValue | null, data: JSONValue | null) => JSONValue;

@@ -26,7 +26,12 @@ export function readStdin(): string {
 }
 
 /** Calls a host capability; the answer (or error text) is read back from stdin. */
-export function hostCall(binding: string, namespace: string, operation: string, payload: string): HostCallResult {
+export function hostCall(
+  binding: string,
+  namespace: string,
+  operation: string,
+  payload: string,
+): HostCallResult {
   const b = String.UTF8.encode(binding);
   const n = String.UTF8.encode(namespace);
   const o = String.UTF8.encode(operation);

@@ -1,8 +1,8 @@
 // Gatekeeper-style fixture, entrypoint 0 `policy/violation`. Input:
 // {"parameters": {"forbiddenLabels": [...]}, "review": <AdmissionRequest>}. One violation
 // {"msg": "label <key> is forbidden"} per forbidden key present on the object, with the
-// message built by the host's `sprintf` builtin. Like a Rego set, the violations come
-// sorted by key without duplicates. Set parameters.debug to get an opa_println line.
+// message built by the host's `sprintf` builtin. Violations follow the order of
+// forbiddenLabels, each key once. Set parameters.debug to get an opa_println line.
 import { JSONValue } from '../lib/json';
 import { definePolicy, callBuiltin, println } from '../lib/rego';
 
@@ -20,7 +20,6 @@ function violation(entrypoint: i32, input: JSONValue | null, _data: JSONValue | 
       const key = forbidden.at(i);
       if (key.isString && labels.has(key.text) && !keys.includes(key.text)) keys.push(key.text);
     }
-    keys.sort();
     for (let i = 0; i < keys.length; i++) {
       const args = JSONValue.newArray().push(JSONValue.fromString(keys[i]));
       const msg = callBuiltin(SPRINTF, [JSONValue.fromString('label %s is forbidden'), args]);
@@ -29,7 +28,13 @@ function violation(entrypoint: i32, input: JSONValue | null, _data: JSONValue | 
   }
   const debug = input != null ? input.path(['parameters', 'debug']) : null;
   if (debug != null && debug.isTrue) {
-    println('rego-gatekeeper: entrypoint ' + entrypoint.toString() + ', ' + violations.length.toString() + ' violation(s)');
+    println(
+      'rego-gatekeeper: entrypoint ' +
+        entrypoint.toString() +
+        ', ' +
+        violations.length.toString() +
+        ' violation(s)',
+    );
   }
   return JSONValue.newArray().push(JSONValue.newObject().set('result', violations));
 }

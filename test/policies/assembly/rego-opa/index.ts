@@ -21,7 +21,10 @@ function main(_entrypoint: i32, input: JSONValue | null, data: JSONValue | null)
   const response = JSONValue.newObject().set('uid', uid);
   const namespace = request.getString('namespace');
   if (namespace != null && contains(data != null ? data.get('deniedNamespaces') : null, namespace)) {
-    const status = JSONValue.newObject().set('message', JSONValue.fromString('namespace ' + namespace + ' is not allowed'));
+    const status = JSONValue.newObject().set(
+      'message',
+      JSONValue.fromString('namespace ' + namespace + ' is not allowed'),
+    );
     response.set('allowed', JSONValue.fromBool(false)).set('status', status);
   } else {
     response.set('allowed', JSONValue.fromBool(true));

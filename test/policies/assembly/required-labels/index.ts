@@ -1,6 +1,13 @@
 // Settings {"labels": ["a", "b"]}: rejects objects lacking any of these labels.
 import { registerPolicy, parsePayload } from '../lib/policy';
-import { accepted, rejected, invalidSettings, validSettings, requestObject, requestSettings } from '../lib/kubewarden';
+import {
+  accepted,
+  rejected,
+  invalidSettings,
+  validSettings,
+  requestObject,
+  requestSettings,
+} from '../lib/kubewarden';
 import { JSONValue } from '../lib/json';
 
 export { __guest_call } from '../lib/policy';
