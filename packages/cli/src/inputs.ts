@@ -47,7 +47,9 @@ export async function readSettings(flags: SettingsFlags): Promise<Record<string,
     try {
       value = parseYaml(text) as unknown;
     } catch (error) {
-      throw new CliError(`settings file ${flags.settingsPath} is not valid YAML or JSON: ${(error as Error).message}`);
+      throw new CliError(
+        `settings file ${flags.settingsPath} is not valid YAML or JSON: ${(error as Error).message}`,
+      );
     }
   }
   value ??= {};

@@ -16,10 +16,11 @@ export async function readModule(reference: string): Promise<ModuleBytes> {
   const path = reference.startsWith('file://') ? fileURLToPath(reference) : reference;
   try {
     const file = await readFile(path);
-    return new Uint8Array(file.buffer, file.byteOffset, file.byteLength) as ModuleBytes;
+    return new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (error as Error).message;
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (error as Error).message;
     throw new CliError(`cannot read policy module ${path}: ${why}`);
   }
 }

@@ -26,8 +26,11 @@ export interface PolicySession {
 }
 
 function writePolicyLog(entry: PolicyLogEntry): void {
-  const fields = entry.fields && Object.keys(entry.fields).length > 0 ? ` ${JSON.stringify(entry.fields)}` : '';
-  process.stderr.write(`${entry.level.toUpperCase()} [${entry.policyId || 'runtime'}] ${entry.message}${fields}\n`);
+  const fields =
+    entry.fields && Object.keys(entry.fields).length > 0 ? ` ${JSON.stringify(entry.fields)}` : '';
+  process.stderr.write(
+    `${entry.level.toUpperCase()} [${entry.policyId || 'runtime'}] ${entry.message}${fields}\n`,
+  );
 }
 
 /**

@@ -32,7 +32,12 @@ afterAll(async () => {
 
 describe('castellan run', () => {
   it('prints exactly one AdmissionResponse JSON document and exits 0 on a denial', async () => {
-    const result = await castellan('run', policyPath('pod-privileged'), '--request-path', reviewPath('privileged-pod-default'));
+    const result = await castellan(
+      'run',
+      policyPath('pod-privileged'),
+      '--request-path',
+      reviewPath('privileged-pod-default'),
+    );
     expect(result.code).toBe(0);
     expect(result.stdout.trim().split('\n')).toHaveLength(1);
     expect(JSON.parse(result.stdout)).toEqual({
@@ -56,7 +61,10 @@ describe('castellan run', () => {
       reviewPath('req_for_secure_pod_images'),
     );
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ allowed: false, status: { message: 'missing required labels: app' } });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      allowed: false,
+      status: { message: 'missing required labels: app' },
+    });
   });
 
   it('exits non-zero with the policy’s own message when settings are invalid', async () => {
@@ -70,26 +78,55 @@ describe('castellan run', () => {
     );
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toBe('castellan: Provided settings are not valid: labels must be a list of strings\n');
+    expect(result.stderr).toBe(
+      'castellan: Provided settings are not valid: labels must be a list of strings\n',
+    );
   });
 
   it('reports a missing module, a malformed module and a bad flag in one line each', async () => {
-    const missing = await castellan('run', join(scratch, 'absent.wasm'), '-r', reviewPath('privileged-pod-default'));
+    const missing = await castellan(
+      'run',
+      join(scratch, 'absent.wasm'),
+      '-r',
+      reviewPath('privileged-pod-default'),
+    );
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^castellan: cannot read policy module .*absent\.wasm: no such file\n$/);
-    const malformed = await castellan('run', policyPath('not-wasm'), '-r', reviewPath('privileged-pod-default'));
+    const malformed = await castellan(
+      'run',
+      policyPath('not-wasm'),
+      '-r',
+      reviewPath('privileged-pod-default'),
+    );
     expect(malformed.stderr).toMatch(/^castellan: invalid wasm file: .*magic bytes.*\n$/);
-    const badMode = await castellan('run', policyPath('accept'), '-e', 'lua', '-r', reviewPath('privileged-pod-default'));
+    const badMode = await castellan(
+      'run',
+      policyPath('accept'),
+      '-e',
+      'lua',
+      '-r',
+      reviewPath('privileged-pod-default'),
+    );
     expect(badMode.code).not.toBe(0);
     expect(badMode.stderr).toMatch(/use one of kubewarden-wapc, opa, gatekeeper, wasi/);
   });
 
   it('answers an endless loop with the deadline decision', async () => {
-    const result = await castellan('run', policyPath('endless-loop'), '--timeout', '0.5', '-r', reviewPath('privileged-pod-default'));
+    const result = await castellan(
+      'run',
+      policyPath('endless-loop'),
+      '--timeout',
+      '0.5',
+      '-r',
+      reviewPath('privileged-pod-default'),
+    );
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({
       allowed: false,
-      status: { code: 500, message: 'Policy execution interrupted because it exceeded the allowed execution time' },
+      status: {
+        code: 500,
+        message: 'Policy execution interrupted because it exceeded the allowed execution time',
+      },
     });
   });
 });
@@ -97,13 +134,24 @@ describe('castellan run', () => {
 describe('castellan annotate and inspect', () => {
   it('annotates a module that inspect then reports as protocol v1', async () => {
     const out = join(scratch, 'annotated.wasm');
-    const annotate = await castellan('annotate', policyPath('pod-privileged'), '-m', metadataPath('pod-privileged'), '-o', out);
+    const annotate = await castellan(
+      'annotate',
+      policyPath('pod-privileged'),
+      '-m',
+      metadataPath('pod-privileged'),
+      '-o',
+      out,
+    );
     expect(annotate.code).toBe(0);
     expect((await readFile(out)).subarray(0, 4)).toEqual(Buffer.from([0, 0x61, 0x73, 0x6d]));
     const inspect = await castellan('inspect', out, '-o', 'json');
     expect(inspect.code).toBe(0);
     const report = JSON.parse(inspect.stdout) as Record<string, unknown>;
-    expect(report).toMatchObject({ executionMode: 'kubewarden-wapc', protocolVersion: 'v1', annotated: true });
+    expect(report).toMatchObject({
+      executionMode: 'kubewarden-wapc',
+      protocolVersion: 'v1',
+      annotated: true,
+    });
     expect(report['sha256']).toMatch(/^[0-9a-f]{64}$/);
     const text = await castellan('inspect', out);
     expect(text.stdout).toMatch(/protocol version {2}v1/);
@@ -125,7 +173,10 @@ describe('castellan bench', () => {
       'json',
     );
     expect(result.code).toBe(0);
-    const report = JSON.parse(result.stdout) as { latency: { samples: number; p99Micros: number }; throughput: { evaluations: number } };
+    const report = JSON.parse(result.stdout) as {
+      latency: { samples: number; p99Micros: number };
+      throughput: { evaluations: number };
+    };
     expect(report.latency.samples).toBeGreaterThan(10);
     expect(report.latency.p99Micros).toBeGreaterThan(0);
     expect(report.throughput.evaluations).toBeGreaterThan(10);

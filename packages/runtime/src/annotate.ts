@@ -24,7 +24,11 @@ export interface AnnotateResult {
 export function detectWapcProtocolVersion(compiled: WebAssembly.Module): 'v1' | 'Unknown' {
   let reply: Uint8Array;
   try {
-    const guest = WapcGuest.create(compiled, () => ({ ok: false, error: 'host calls are not available while annotating' }), () => undefined);
+    const guest = WapcGuest.create(
+      compiled,
+      () => ({ ok: false, error: 'host calls are not available while annotating' }),
+      () => undefined,
+    );
     reply = guest.call('protocol_version', new Uint8Array(0));
   } catch (error) {
     throw new RuntimeError(
@@ -47,7 +51,10 @@ export async function annotatePolicy(input: AnnotateInput): Promise<AnnotateResu
   try {
     declared = parseYaml(input.metadataYaml) as unknown;
   } catch (error) {
-    throw new RuntimeError(RuntimeErrorCode.MetadataInvalid, `the metadata file is not valid YAML: ${describeError(error)}`);
+    throw new RuntimeError(
+      RuntimeErrorCode.MetadataInvalid,
+      `the metadata file is not valid YAML: ${describeError(error)}`,
+    );
   }
   if (typeof declared !== 'object' || declared === null || Array.isArray(declared)) {
     throw new RuntimeError(RuntimeErrorCode.MetadataInvalid, 'the metadata file must be a YAML mapping');
@@ -56,7 +63,10 @@ export async function annotatePolicy(input: AnnotateInput): Promise<AnnotateResu
   try {
     compiled = await WebAssembly.compile(input.module);
   } catch (error) {
-    throw new RuntimeError(RuntimeErrorCode.ModuleInvalid, `the module is not valid WebAssembly: ${describeError(error)}`);
+    throw new RuntimeError(
+      RuntimeErrorCode.ModuleInvalid,
+      `the module is not valid WebAssembly: ${describeError(error)}`,
+    );
   }
   const metadata = parseMetadata(declared);
   const rego = isRegoModule(WebAssembly.Module.exports(compiled));
@@ -73,7 +83,8 @@ export async function annotatePolicy(input: AnnotateInput): Promise<AnnotateResu
       `executionMode ${metadata.executionMode} needs a Rego module, and this one exports no opa_* functions`,
     );
   }
-  const protocolVersion = metadata.executionMode === 'kubewarden-wapc' ? detectWapcProtocolVersion(compiled) : 'Unknown';
+  const protocolVersion =
+    metadata.executionMode === 'kubewarden-wapc' ? detectWapcProtocolVersion(compiled) : 'Unknown';
   const annotations: Record<string, string> = {
     ...metadata.annotations,
     'io.kubewarden.kwctl': KUBEWARDEN_COMPATIBLE_VERSION,
@@ -87,7 +98,15 @@ export async function annotatePolicy(input: AnnotateInput): Promise<AnnotateResu
       'the policy answered protocol_version with something other than "v1": Castellan and Kubewarden only run v1 waPC policies',
     );
   }
-  let module = setCustomSection(input.module, METADATA_SECTION, new TextEncoder().encode(serialiseMetadata(annotated)));
-  module = renameFunctionImport(module, { module: 'kubewarden:javy/host', name: 'call' }, { module: 'host', name: 'call' });
+  let module = setCustomSection(
+    input.module,
+    METADATA_SECTION,
+    new TextEncoder().encode(serialiseMetadata(annotated)),
+  );
+  module = renameFunctionImport(
+    module,
+    { module: 'kubewarden:javy/host', name: 'call' },
+    { module: 'host', name: 'call' },
+  );
   return { module, metadata: annotated };
 }

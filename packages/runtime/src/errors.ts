@@ -42,7 +42,9 @@ export class RuntimeError extends Error {
 
   static fromRecord(record: ErrorRecord): RuntimeError {
     const known = Object.values(RuntimeErrorCode) as string[];
-    const code = (known.includes(record.code) ? record.code : RuntimeErrorCode.ModuleLoadFailed) as RuntimeErrorCode;
+    const code = (
+      known.includes(record.code) ? record.code : RuntimeErrorCode.ModuleLoadFailed
+    ) as RuntimeErrorCode;
     return new RuntimeError(code, record.message);
   }
 }

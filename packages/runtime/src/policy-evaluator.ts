@@ -1,4 +1,10 @@
-import { extractAdmissionRequest, internalError, normaliseAdmissionRequest, rejection, requestUid } from './admission/index.js';
+import {
+  extractAdmissionRequest,
+  internalError,
+  normaliseAdmissionRequest,
+  rejection,
+  requestUid,
+} from './admission/index.js';
 import type { AdmissionResponse, SettingsValidationResponse } from './admission/index.js';
 import { DEADLINE_EXCEEDED_MESSAGE } from './engines/policy-engine.js';
 import type { ValidationInput } from './engines/policy-engine.js';
@@ -97,7 +103,10 @@ export class PolicyEvaluator {
   }
 
   async validateSettings(policy: LoadedPolicy): Promise<SettingsValidationResponse> {
-    const outcome = await this.pool.submit({ kind: 'validate-settings', policyKey: policy.key }, policy.timeoutMs);
+    const outcome = await this.pool.submit(
+      { kind: 'validate-settings', policyKey: policy.key },
+      policy.timeoutMs,
+    );
     switch (outcome.kind) {
       case 'done':
         return outcome.result as SettingsValidationResponse;
@@ -115,9 +124,16 @@ export class PolicyEvaluator {
    * or custom message: see `applyPolicyConfiguration`). `document` is an AdmissionReview or a bare
    * AdmissionRequest, or any JSON for raw policies.
    */
-  async validate(policy: LoadedPolicy, document: unknown, options: { raw?: boolean } = {}): Promise<AdmissionResponse> {
+  async validate(
+    policy: LoadedPolicy,
+    document: unknown,
+    options: { raw?: boolean } = {},
+  ): Promise<AdmissionResponse> {
     const input = toValidationInput(document, options.raw ?? policy.rawByDefault);
-    const outcome = await this.pool.submit({ kind: 'validate', policyKey: policy.key, input }, policy.timeoutMs);
+    const outcome = await this.pool.submit(
+      { kind: 'validate', policyKey: policy.key, input },
+      policy.timeoutMs,
+    );
     return decisionFor(policy, input.uid, outcome);
   }
 
@@ -128,7 +144,10 @@ export class PolicyEvaluator {
 
 function toValidationInput(document: unknown, raw: boolean): ValidationInput {
   if (raw) {
-    const request = typeof document === 'object' && document !== null && 'request' in document ? document.request : document;
+    const request =
+      typeof document === 'object' && document !== null && 'request' in document
+        ? document.request
+        : document;
     return { uid: requestUid(request), requestJson: JSON.stringify(request ?? null), raw };
   }
   const request = normaliseAdmissionRequest(extractAdmissionRequest(document));

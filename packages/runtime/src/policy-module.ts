@@ -91,9 +91,13 @@ async function compile(bytes: ModuleBytes, what: string): Promise<WebAssembly.Mo
   try {
     return await WebAssembly.compile(bytes);
   } catch (error) {
-    throw new RuntimeError(RuntimeErrorCode.ModuleInvalid, `${what} is not a valid WebAssembly module: ${describeError(error)}`, {
-      cause: error,
-    });
+    throw new RuntimeError(
+      RuntimeErrorCode.ModuleInvalid,
+      `${what} is not a valid WebAssembly module: ${describeError(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -155,7 +159,10 @@ function checkProtocolVersion(metadata: PolicyMetadata | undefined): void {
  * binary for every module that defines its own; a waPC module also gets its mutable globals
  * exported so warm instances can be reset to their post-initialisation state.
  */
-export async function compilePolicyModule(bytes: ModuleBytes, options: CompileOptions = {}): Promise<PolicyModule> {
+export async function compilePolicyModule(
+  bytes: ModuleBytes,
+  options: CompileOptions = {},
+): Promise<PolicyModule> {
   assertWasmMagic(bytes);
   const original = await compile(bytes, 'the file');
   const metadata = readPolicyMetadata(bytes);
@@ -164,7 +171,9 @@ export async function compilePolicyModule(bytes: ModuleBytes, options: CompileOp
   const executionMode = resolveExecutionMode(metadata, options.executionMode, exports);
   if (executionMode === 'kubewarden-wapc' && options.requireProtocolVersion) checkProtocolVersion(metadata);
 
-  const memoryLimitPages = Math.floor(((options.memoryLimitMiB ?? DEFAULT_MEMORY_LIMIT_MIB) * 1024 * 1024) / PAGE_BYTES);
+  const memoryLimitPages = Math.floor(
+    ((options.memoryLimitMiB ?? DEFAULT_MEMORY_LIMIT_MIB) * 1024 * 1024) / PAGE_BYTES,
+  );
   let instrumented = bytes;
   let globalExports: string[] | null = null;
   let memoryImport: MemoryImport | undefined;
@@ -183,7 +192,10 @@ export async function compilePolicyModule(bytes: ModuleBytes, options: CompileOp
     const imported = importDefinedMemory(instrumented, GUEST_MEMORY_IMPORT);
     if (imported) {
       instrumented = imported.bytes;
-      memoryImport = { minimumPages: imported.limits.min, maximumPages: imported.limits.max ?? memoryLimitPages };
+      memoryImport = {
+        minimumPages: imported.limits.min,
+        maximumPages: imported.limits.max ?? memoryLimitPages,
+      };
     }
   }
   const compiled = instrumented === bytes ? original : await compile(instrumented, 'the instrumented module');

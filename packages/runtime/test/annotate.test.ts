@@ -16,13 +16,18 @@ describe('annotatePolicy (kwctl annotate)', () => {
     const embedded = readPolicyMetadata(module);
     expect(embedded).toEqual(metadata);
     expect(embedded?.annotations?.['io.kubewarden.kwctl']).toBe('1.36.0');
-    expect(embedded?.annotations?.['io.kubewarden.policy.usage']).toBe('# Usage\nDeny privileged containers.');
+    expect(embedded?.annotations?.['io.kubewarden.policy.usage']).toBe(
+      '# Usage\nDeny privileged containers.',
+    );
     // The annotated module is still a valid, runnable module.
     expect((await compilePolicyModule(module, { requireProtocolVersion: true })).metadata).toEqual(metadata);
   });
 
   it('replaces an earlier annotation instead of stacking sections', async () => {
-    const first = await annotatePolicy({ module: await policyBytes('accept'), metadataYaml: await metadataYaml('accept') });
+    const first = await annotatePolicy({
+      module: await policyBytes('accept'),
+      metadataYaml: await metadataYaml('accept'),
+    });
     const second = await annotatePolicy({
       module: first.module,
       metadataYaml: (await metadataYaml('accept')).replace('backgroundAudit: true', 'backgroundAudit: false'),
@@ -40,14 +45,17 @@ describe('annotatePolicy (kwctl annotate)', () => {
     await expect(claim).rejects.toThrow(/needs a Rego module/);
     const invalid = await annotatePolicy({
       module: await policyBytes('accept'),
-      metadataYaml: 'rules:\n  - apiGroups: [""]\n    apiVersions: [v1]\n    resources: [pods]\n    operations: [PATCH]\nmutating: false\n',
+      metadataYaml:
+        'rules:\n  - apiGroups: [""]\n    apiVersions: [v1]\n    resources: [pods]\n    operations: [PATCH]\nmutating: false\n',
     }).catch((e: unknown) => e);
     expect(invalid).toBeInstanceOf(RuntimeError);
     expect((invalid as RuntimeError).message).toMatch(/rules\[0\]\.operations\[0\]/);
   });
 
   it('policy-server strictness: an un-annotated waPC module is refused when a protocol version is required', async () => {
-    await expect(compilePolicyModule(await policyBytes('accept'), { requireProtocolVersion: true })).rejects.toThrow(
+    await expect(
+      compilePolicyModule(await policyBytes('accept'), { requireProtocolVersion: true }),
+    ).rejects.toThrow(
       /Policy is missing protocol version, which is required for KubewardenWapc execution mode/,
     );
   });

@@ -30,7 +30,10 @@ describe('hostile modules are contained', () => {
     expect(response).toEqual({
       uid: 'loop-uid',
       allowed: false,
-      status: { message: 'Policy execution interrupted because it exceeded the allowed execution time', code: 500 },
+      status: {
+        message: 'Policy execution interrupted because it exceeded the allowed execution time',
+        code: 500,
+      },
       auditAnnotations: null,
       warnings: null,
     });

@@ -19,7 +19,10 @@ describe('gatekeeper mode (OPA Wasm ABI through @open-policy-agent/opa-wasm)', (
       settings: { forbiddenLabels: ['owner', 'debug'] },
     });
     expect(await evaluator.validateSettings(policy)).toEqual({ valid: true });
-    const denied = await evaluator.validate(policy, podRequest({ uid: 'gk-1', labels: { debug: 'on', owner: 'me' } }));
+    const denied = await evaluator.validate(
+      policy,
+      podRequest({ uid: 'gk-1', labels: { debug: 'on', owner: 'me' } }),
+    );
     expect(denied).toEqual({
       uid: 'gk-1',
       allowed: false,
@@ -32,8 +35,14 @@ describe('gatekeeper mode (OPA Wasm ABI through @open-policy-agent/opa-wasm)', (
   });
 
   it('refuses raw requests', async () => {
-    const policy = await loadPolicy(evaluator, await policyBytes('rego-gatekeeper'), { executionMode: 'gatekeeper' });
-    const response = await evaluator.validate(policy, { request: { uid: 'raw-1', anything: true } }, { raw: true });
+    const policy = await loadPolicy(evaluator, await policyBytes('rego-gatekeeper'), {
+      executionMode: 'gatekeeper',
+    });
+    const response = await evaluator.validate(
+      policy,
+      { request: { uid: 'raw-1', anything: true } },
+      { raw: true },
+    );
     expect(response.status).toEqual({
       message: 'internal server error: Gatekeeper does not support raw validation requests',
       code: 500,
@@ -66,16 +75,24 @@ describe('Rego modules that cannot run', () => {
   });
 
   it('requires the execution mode of an un-annotated Rego module', async () => {
-    await expect(loadPolicy(evaluator, await policyBytes('rego-opa'))).rejects.toThrow(/give its execution mode/);
+    await expect(loadPolicy(evaluator, await policyBytes('rego-opa'))).rejects.toThrow(
+      /give its execution mode/,
+    );
   });
 
   it('answers an endless Rego evaluation with a deadline rejection', async () => {
-    const policy = await loadPolicy(evaluator, await policyBytes('rego-endless'), { executionMode: 'opa', timeoutSeconds: 0.5 });
+    const policy = await loadPolicy(evaluator, await policyBytes('rego-endless'), {
+      executionMode: 'opa',
+      timeoutSeconds: 0.5,
+    });
     const response = await evaluator.validate(policy, podRequest({ uid: 'rego-loop' }));
     expect(response).toMatchObject({
       uid: 'rego-loop',
       allowed: false,
-      status: { message: 'internal server error: guest code interrupted, execution deadline exceeded', code: 500 },
+      status: {
+        message: 'internal server error: guest code interrupted, execution deadline exceeded',
+        code: 500,
+      },
     });
   });
 });

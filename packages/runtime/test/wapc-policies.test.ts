@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyEvaluator, PolicyLogEntry } from '@castellan/runtime';
-import { admissionDocument, annotatedPolicyBytes, podRequest, policyBytes } from '../../../test/fixtures/index.js';
+import {
+  admissionDocument,
+  annotatedPolicyBytes,
+  podRequest,
+  policyBytes,
+} from '../../../test/fixtures/index.js';
 import { decodePatch, loadPolicy, startEvaluator } from './evaluator-harness.js';
 
 let evaluator: PolicyEvaluator;
@@ -34,9 +39,16 @@ describe('kubewarden-wapc policies built from source', () => {
   });
 
   it('validates settings with the policy and reports its own message', async () => {
-    const bad = await loadPolicy(evaluator, await policyBytes('required-labels'), { settings: { labels: 'team' } });
-    expect(await evaluator.validateSettings(bad)).toEqual({ valid: false, message: 'labels must be a list of strings' });
-    const good = await loadPolicy(evaluator, await policyBytes('required-labels'), { settings: { labels: ['team', 'tier'] } });
+    const bad = await loadPolicy(evaluator, await policyBytes('required-labels'), {
+      settings: { labels: 'team' },
+    });
+    expect(await evaluator.validateSettings(bad)).toEqual({
+      valid: false,
+      message: 'labels must be a list of strings',
+    });
+    const good = await loadPolicy(evaluator, await policyBytes('required-labels'), {
+      settings: { labels: ['team', 'tier'] },
+    });
     expect(await evaluator.validateSettings(good)).toEqual({ valid: true });
     const response = await evaluator.validate(good, podRequest({ labels: { team: 'a' } }));
     expect(response.allowed).toBe(false);
@@ -70,7 +82,13 @@ describe('kubewarden-wapc policies built from source', () => {
 
   it('carries code, message, warnings and audit annotations through, with a status even when accepted', async () => {
     const settings = {
-      response: { accepted: true, message: 'fine, but', code: 299, warnings: ['w1'], audit_annotations: { k: 'v' } },
+      response: {
+        accepted: true,
+        message: 'fine, but',
+        code: 299,
+        warnings: ['w1'],
+        audit_annotations: { k: 'v' },
+      },
     };
     const policy = await loadPolicy(evaluator, await policyBytes('echo-response'), { settings });
     expect(await evaluator.validate(policy, podRequest({}))).toEqual({
@@ -106,7 +124,8 @@ describe('kubewarden-wapc policies built from source', () => {
   it('isolates requests: a policy keeping a global counter sees a fresh instance every time', async () => {
     const policy = await loadPolicy(evaluator, await policyBytes('stateful'));
     const messages = [];
-    for (let i = 0; i < 5; i++) messages.push((await evaluator.validate(policy, podRequest({}))).status?.message);
+    for (let i = 0; i < 5; i++)
+      messages.push((await evaluator.validate(policy, podRequest({}))).status?.message);
     expect(messages).toEqual(['call 1', 'call 1', 'call 1', 'call 1', 'call 1']);
   });
 

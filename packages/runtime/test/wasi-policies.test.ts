@@ -14,21 +14,34 @@ afterAll(async () => {
 
 describe('wasi policies (WASI command modules, in-memory stdio)', () => {
   it('detects WASI mode without metadata and decides from stdin', async () => {
-    const policy = await loadPolicy(evaluator, await policyBytes('wasi-policy'), { settings: { forbiddenName: 'evil' } });
+    const policy = await loadPolicy(evaluator, await policyBytes('wasi-policy'), {
+      settings: { forbiddenName: 'evil' },
+    });
     expect(policy.executionMode).toBe('wasi');
     expect(await evaluator.validateSettings(policy)).toEqual({ valid: true });
     expect((await evaluator.validate(policy, podRequest({ name: 'good' }))).allowed).toBe(true);
     const denied = await evaluator.validate(policy, podRequest({ name: 'evil', uid: 'wasi-uid' }));
-    expect(denied).toMatchObject({ uid: 'wasi-uid', allowed: false, status: { message: 'name evil is forbidden' } });
+    expect(denied).toMatchObject({
+      uid: 'wasi-uid',
+      allowed: false,
+      status: { message: 'name evil is forbidden' },
+    });
   });
 
   it('runs validate-settings with the policy’s own message', async () => {
-    const policy = await loadPolicy(evaluator, await policyBytes('wasi-policy'), { settings: { forbiddenName: 3 } });
-    expect(await evaluator.validateSettings(policy)).toEqual({ valid: false, message: 'forbiddenName must be a string' });
+    const policy = await loadPolicy(evaluator, await policyBytes('wasi-policy'), {
+      settings: { forbiddenName: 3 },
+    });
+    expect(await evaluator.validateSettings(policy)).toEqual({
+      valid: false,
+      message: 'forbiddenName must be a string',
+    });
   });
 
   it('appends host-call errors to stdin, where the guest reads them', async () => {
-    const policy = await loadPolicy(evaluator, await policyBytes('wasi-policy'), { settings: { hostCall: true } });
+    const policy = await loadPolicy(evaluator, await policyBytes('wasi-policy'), {
+      settings: { hostCall: true },
+    });
     const response = await evaluator.validate(policy, podRequest({}));
     expect(response.allowed).toBe(false);
     expect(response.status?.message).toBe(
@@ -37,7 +50,9 @@ describe('wasi policies (WASI command modules, in-memory stdio)', () => {
   });
 
   it('reports a failing program by its stderr as a 500 rejection', async () => {
-    const policy = await loadPolicy(evaluator, await policyBytes('wasi-policy'), { settings: { crash: true } });
+    const policy = await loadPolicy(evaluator, await policyBytes('wasi-policy'), {
+      settings: { crash: true },
+    });
     expect(await evaluator.validate(policy, podRequest({ uid: 'crash' }))).toEqual({
       uid: 'crash',
       allowed: false,

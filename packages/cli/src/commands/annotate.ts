@@ -29,12 +29,14 @@ export function registerAnnotate(program: Command): void {
     .action(async (reference: string, flags: AnnotateFlags) => {
       const module = await readModule(reference);
       const metadataYaml = await readTextFile(flags.metadataPath, 'metadata file');
-      const usage = flags.usagePath === undefined ? undefined : await readTextFile(flags.usagePath, 'usage file');
+      const usage =
+        flags.usagePath === undefined ? undefined : await readTextFile(flags.usagePath, 'usage file');
       let annotated: Uint8Array;
       try {
         annotated = (await annotatePolicy({ module, metadataYaml, usage })).module;
       } catch (error) {
-        if (error instanceof RuntimeError) throw new CliError(`cannot annotate ${reference}: ${error.message}`);
+        if (error instanceof RuntimeError)
+          throw new CliError(`cannot annotate ${reference}: ${error.message}`);
         throw error;
       }
       try {

@@ -21,11 +21,22 @@ export interface BenchReport {
   executionMode: string;
   workers: number;
   latency: LatencySummary;
-  throughput: { concurrency: number; evaluations: number; evaluationsPerSecond: number; microsPerEvaluation: number };
+  throughput: {
+    concurrency: number;
+    evaluations: number;
+    evaluationsPerSecond: number;
+    microsPerEvaluation: number;
+  };
 }
 
 /** Runs evaluations back to back until `seconds` pass, `concurrency` at a time; returns each latency. */
-async function drive(session: PolicySession, document: unknown, raw: boolean, seconds: number, concurrency: number) {
+async function drive(
+  session: PolicySession,
+  document: unknown,
+  raw: boolean,
+  seconds: number,
+  concurrency: number,
+) {
   const latencies: number[] = [];
   const end = performance.now() + seconds * 1000;
   const lane = async (): Promise<void> => {
@@ -51,7 +62,9 @@ export function registerBench(program: Command): void {
       .option('--duration <seconds>', 'measurement time of each phase', parsePositiveNumber, 5)
       .option('--warm-up <seconds>', 'warm-up time before measuring', parsePositiveNumber, 1)
       .option('--concurrency <n>', 'evaluations in flight in the throughput phase', parsePositiveNumber, 4)
-      .addOption(new Option('-o, --output <format>', 'report format').choices(['text', 'json']).default('text')),
+      .addOption(
+        new Option('-o, --output <format>', 'report format').choices(['text', 'json']).default('text'),
+      ),
   ).action(async (reference: string, flags: BenchFlags) => {
     const document = await readRequestDocument(flags.requestPath);
     const session = await openPolicySession(reference, flags);
@@ -79,7 +92,9 @@ export function registerBench(program: Command): void {
           microsPerEvaluation: (1e6 / perSecond) * session.evaluator.workers,
         },
       };
-      process.stdout.write(flags.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+      process.stdout.write(
+        flags.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report),
+      );
     } finally {
       await session.evaluator.close();
     }

@@ -59,14 +59,24 @@ function formatText(r: InspectReport): string {
       ),
     );
     if (m.contextAwareResources.length > 0) {
-      lines.push('context-aware resources', ...m.contextAwareResources.map((r) => `  ${r.apiVersion}/${r.kind}`));
+      lines.push(
+        'context-aware resources',
+        ...m.contextAwareResources.map((r) => `  ${r.apiVersion}/${r.kind}`),
+      );
     }
-    const annotations = Object.entries(m.annotations ?? {}).filter(([key]) => key !== 'io.kubewarden.policy.usage');
+    const annotations = Object.entries(m.annotations ?? {}).filter(
+      ([key]) => key !== 'io.kubewarden.policy.usage',
+    );
     if (annotations.length > 0) lines.push('annotations', ...annotations.map(([k, v]) => `  ${k}: ${v}`));
   } else {
-    lines.push('metadata          none: annotate the module before running it in a policy server (castellan annotate)');
+    lines.push(
+      'metadata          none: annotate the module before running it in a policy server (castellan annotate)',
+    );
   }
-  lines.push('imports', ...Object.entries(r.imports).map(([group, names]) => `  ${group}: ${names.length} (${names.join(', ')})`));
+  lines.push(
+    'imports',
+    ...Object.entries(r.imports).map(([group, names]) => `  ${group}: ${names.length} (${names.join(', ')})`),
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -75,18 +85,26 @@ export function registerInspect(program: Command): void {
     .command('inspect')
     .description('show a policy module’s metadata, execution mode, digest and imports')
     .argument('<module>', 'policy module: a local path or file:// URL')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'yaml']).default('text'))
+    .addOption(
+      new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'yaml']).default('text'),
+    )
     .action(async (reference: string, flags: { output: 'text' | 'json' | 'yaml' }) => {
       const bytes = await readModule(reference);
       let module: PolicyModule;
       try {
         module = await compilePolicyModule(bytes);
       } catch (error) {
-        if (error instanceof RuntimeError) throw new CliError(`cannot inspect ${reference}: ${error.message}`);
+        if (error instanceof RuntimeError)
+          throw new CliError(`cannot inspect ${reference}: ${error.message}`);
         throw error;
       }
       const r = report(reference, module);
-      const text = flags.output === 'json' ? `${JSON.stringify(r, null, 2)}\n` : flags.output === 'yaml' ? toYaml(r) : formatText(r);
+      const text =
+        flags.output === 'json'
+          ? `${JSON.stringify(r, null, 2)}\n`
+          : flags.output === 'yaml'
+            ? toYaml(r)
+            : formatText(r);
       process.stdout.write(text);
     });
 }

@@ -28,9 +28,10 @@ export function addPolicyOptions(command: Command): Command {
     .option('--settings-json <json>', 'policy settings as a JSON object')
     .option('-s, --settings-path <file>', 'policy settings from a YAML or JSON file')
     .addOption(
-      new Option('-e, --execution-mode <mode>', 'override the execution mode (must agree with the metadata)').argParser(
-        parseMode,
-      ),
+      new Option(
+        '-e, --execution-mode <mode>',
+        'override the execution mode (must agree with the metadata)',
+      ).argParser(parseMode),
     )
     .option('--timeout <seconds>', 'evaluation deadline in seconds (default 2)', parsePositiveNumber);
 }

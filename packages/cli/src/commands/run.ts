@@ -17,7 +17,10 @@ export function registerRun(program: Command): void {
       .command('run')
       .description('evaluate a policy against one admission request and print the AdmissionResponse')
       .argument('<module>', 'policy module: a local path or file:// URL')
-      .requiredOption('-r, --request-path <file>', 'AdmissionReview or AdmissionRequest JSON file, - for stdin')
+      .requiredOption(
+        '-r, --request-path <file>',
+        'AdmissionReview or AdmissionRequest JSON file, - for stdin',
+      )
       .option('--raw', 'send the request to the policy verbatim (raw policies)'),
   ).action(async (reference: string, flags: RunFlags) => {
     const document = await readRequestDocument(flags.requestPath);

@@ -3,7 +3,15 @@ import { dirname, join } from 'node:path';
 import type { LoadedPolicy } from '@open-policy-agent/opa-wasm';
 
 const require = createRequire(import.meta.url);
-type OpaWasm = typeof import('@open-policy-agent/opa-wasm', { with: { 'resolution-mode': 'require' } });
+type RegoBuiltins = Record<string, (...args: never[]) => unknown>;
+
+interface OpaWasm {
+  loadPolicySync(
+    module: WebAssembly.Module,
+    memory: WebAssembly.MemoryDescriptor,
+    builtins: RegoBuiltins,
+  ): LoadedPolicy;
+}
 
 /** The CommonJS build: its ESM entry does not expose `loadPolicySync`, which a worker thread needs. */
 const opaWasm = require('@open-policy-agent/opa-wasm') as OpaWasm;
@@ -15,10 +23,9 @@ const opaWasm = require('@open-policy-agent/opa-wasm') as OpaWasm;
  * Emptying that table (the library's single shared module instance) makes Castellan's
  * Kubewarden-compatible builtins the only ones, which is also Kubewarden's exact builtin set.
  */
-const libraryBuiltins = require(join(dirname(require.resolve('@open-policy-agent/opa-wasm')), 'builtins', 'index.js')) as Record<
-  string,
-  unknown
->;
+const libraryBuiltins = require(
+  join(dirname(require.resolve('@open-policy-agent/opa-wasm')), 'builtins', 'index.js'),
+) as Record<string, unknown>;
 for (const name of Object.keys(libraryBuiltins)) delete libraryBuiltins[name];
 
 export type { LoadedPolicy };
@@ -26,7 +33,7 @@ export type { LoadedPolicy };
 export function loadRegoPolicy(
   module: WebAssembly.Module,
   memory: WebAssembly.MemoryDescriptor,
-  builtins: Record<string, (...args: never[]) => unknown>,
+  builtins: RegoBuiltins,
 ): LoadedPolicy {
   return opaWasm.loadPolicySync(module, memory, builtins);
 }

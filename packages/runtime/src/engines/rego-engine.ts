@@ -86,5 +86,5 @@ export class RegoEngine implements PolicyEngine {
 
 function toArrayBuffer(json: string): ArrayBuffer {
   const bytes = encoder.encode(json);
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
 }

@@ -79,7 +79,9 @@ export class WapcEngine implements PolicyEngine {
 
   validateSettings(): SettingsValidationResponse {
     try {
-      return parseSettingsValidationResponse(this.invoke('validate_settings', encoder.encode(this.context.settingsJson)));
+      return parseSettingsValidationResponse(
+        this.invoke('validate_settings', encoder.encode(this.context.settingsJson)),
+      );
     } catch (error) {
       if (!(error instanceof GuestCallFailure)) throw error;
       return {
@@ -104,7 +106,8 @@ export class WapcEngine implements PolicyEngine {
   private acquire(): WarmGuest {
     if (this.warm) return this.warm;
     const limits = this.wapcModule.memoryImport;
-    const memory = limits && new WebAssembly.Memory({ initial: this.startPages, maximum: limits.maximumPages });
+    const memory =
+      limits && new WebAssembly.Memory({ initial: this.startPages, maximum: limits.maximumPages });
     const guest = WapcGuest.create(
       this.wapcModule.module,
       this.context.hostCall,

@@ -79,7 +79,9 @@ export class WapcGuest extends WapcHost {
     if (typeof init === 'function') (init as () => void)();
     const guestCall = instance.exports['__guest_call'];
     if (typeof guestCall !== 'function') {
-      throw new GuestInitializationFailure('the module does not export __guest_call: it is not a waPC policy');
+      throw new GuestInitializationFailure(
+        'the module does not export __guest_call: it is not a waPC policy',
+      );
     }
     this.guestCall = guestCall;
   }
@@ -98,7 +100,10 @@ export class WapcGuest extends WapcHost {
     this.hostErrorBytes = undefined;
     let result: unknown;
     try {
-      result = (this.guestCall as (opLen: number, msgLen: number) => number)(operationEncoded.length, payload.length);
+      result = (this.guestCall as (opLen: number, msgLen: number) => number)(
+        operationEncoded.length,
+        payload.length,
+      );
     } catch (error) {
       throw new GuestCallFailure(error instanceof Error ? error.message : String(error), true);
     }

@@ -61,14 +61,15 @@ export class WasiEngine implements PolicyEngine {
 
   private run(action: Action, stdin: string): string {
     const wasi = new InMemoryWasi(['policy.wasm', action], encoder.encode(stdin));
-    let memory: WebAssembly.Memory | undefined;
-    const call = (...args: number[]): number => this.hostCall(wasi, () => memory, args);
+    // Host calls read the guest's memory, which exists only once the instance does.
+    const guest: { memory?: WebAssembly.Memory } = {};
+    const call = (...args: number[]): number => this.hostCall(wasi, () => guest.memory, args);
     const instance = new WebAssembly.Instance(this.module, {
       wasi_snapshot_preview1: wasi.imports,
       host: { call },
       'kubewarden:javy/host': { call },
     });
-    memory = instance.exports['memory'] as WebAssembly.Memory | undefined;
+    guest.memory = instance.exports['memory'] as WebAssembly.Memory | undefined;
     if (typeof instance.exports['_start'] !== 'function') {
       throw new WasiProgramFailure('cannot find `_start` function inside of module');
     }
@@ -86,7 +87,14 @@ export class WasiEngine implements PolicyEngine {
 
   private hostCall(wasi: InMemoryWasi, memory: () => WebAssembly.Memory | undefined, args: number[]): number {
     const [bdPtr, bdLen, nsPtr, nsLen, opPtr, opLen, ptr, len] = args as [
-      number, number, number, number, number, number, number, number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
     ];
     const mem = memory();
     if (!mem) throw new WasiProgramFailure('the module does not export its memory as `memory`');

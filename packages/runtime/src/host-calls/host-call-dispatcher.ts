@@ -42,13 +42,17 @@ export function createHostCallDispatcher(options: HostCallDispatcherOptions): Ho
     const path = `${call.namespace}/${call.operation}`;
     if (!grantsFor(call.policyId).isGranted(path)) return { ok: false, error: notGrantedMessage(path) };
     if (!namespaces.has(call.namespace)) return { ok: false, error: unknownNamespaceMessage(call.namespace) };
-    if (!KNOWN_CAPABILITY_PATHS.includes(path)) return { ok: false, error: unknownOperationMessage(call.operation) };
+    if (!KNOWN_CAPABILITY_PATHS.includes(path))
+      return { ok: false, error: unknownOperationMessage(call.operation) };
     const capability = options.capabilities?.get(path);
     if (!capability) return { ok: false, error: notGrantedMessage(path) };
     try {
       return { ok: true, response: await capability(call.payload, call) };
     } catch (error) {
-      return { ok: false, error: `Callback evaluation failure: ${error instanceof Error ? error.message : String(error)}` };
+      return {
+        ok: false,
+        error: `Callback evaluation failure: ${error instanceof Error ? error.message : String(error)}`,
+      };
     }
   };
 }

@@ -17,7 +17,12 @@ export type HostCallOutcome = { ok: true; response: Uint8Array } | { ok: false; 
 export type HostCallHandler = (call: HostCallRequest) => Promise<HostCallOutcome> | HostCallOutcome;
 
 /** A synchronous view of the handler, as seen from inside a worker thread by the guest. */
-export type SyncHostCall = (binding: string, namespace: string, operation: string, payload: Uint8Array) => HostCallOutcome;
+export type SyncHostCall = (
+  binding: string,
+  namespace: string,
+  operation: string,
+  payload: Uint8Array,
+) => HostCallOutcome;
 
 export type PolicyLogLevel = 'trace' | 'debug' | 'info' | 'warning' | 'error';
 

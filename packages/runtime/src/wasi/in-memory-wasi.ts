@@ -53,7 +53,7 @@ export class InMemoryWasi {
   }
 
   get imports(): WebAssembly.ModuleImports {
-    return this.shim.wasiImport as WebAssembly.ModuleImports;
+    return this.shim.wasiImport;
   }
 
   /** Makes later reads of stdin return these bytes after what is already there. */

@@ -19,7 +19,11 @@ function moduleWithMemory() {
   );
   const body = Uint8Array.of(0x00, 0x41, 0x00, 0x2d, 0x00, 0x00, 0x0b);
   const code = encodeSection(SectionId.Code, encodeVector([concatBytes([encodeU32(body.length), body])]));
-  const segment = concatBytes([Uint8Array.of(0x00, 0x41, 0x00, 0x0b), encodeU32(2), Uint8Array.of(0x68, 0x69)]);
+  const segment = concatBytes([
+    Uint8Array.of(0x00, 0x41, 0x00, 0x0b),
+    encodeU32(2),
+    Uint8Array.of(0x68, 0x69),
+  ]);
   const data = encodeSection(SectionId.Data, encodeVector([segment]));
   return buildModule([type, func, memory, exports, code, data]);
 }
@@ -29,7 +33,9 @@ describe('importDefinedMemory', () => {
     const result = importDefinedMemory(moduleWithMemory(), { module: 'castellan', name: 'memory' });
     expect(result?.limits).toMatchObject({ min: 1, max: 4 });
     const module = new WebAssembly.Module(result!.bytes);
-    expect(WebAssembly.Module.imports(module)).toEqual([{ module: 'castellan', name: 'memory', kind: 'memory' }]);
+    expect(WebAssembly.Module.imports(module)).toEqual([
+      { module: 'castellan', name: 'memory', kind: 'memory' },
+    ]);
     const memory = new WebAssembly.Memory({ initial: 3, maximum: 4 });
     const instance = new WebAssembly.Instance(module, { castellan: { memory } });
     expect((instance.exports['peek'] as () => number)()).toBe(0x68);

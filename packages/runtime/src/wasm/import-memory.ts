@@ -16,7 +16,10 @@ const MEMORY_IMPORT_KIND = 0x02;
  * module changes. Returns undefined when the module has no memory of its own, several memories, an
  * imported one, or a shared or 64-bit memory.
  */
-export function importDefinedMemory(bytes: ModuleBytes, as: ImportName): { bytes: ModuleBytes; limits: Limits } | undefined {
+export function importDefinedMemory(
+  bytes: ModuleBytes,
+  as: ImportName,
+): { bytes: ModuleBytes; limits: Limits } | undefined {
   const memories = readDefinedMemories(bytes);
   const [memory] = memories;
   if (memories.length !== 1 || !memory || memory.limits.shared || memory.limits.is64) return undefined;
@@ -38,9 +41,16 @@ export function importDefinedMemory(bytes: ModuleBytes, as: ImportName): { bytes
     Uint8Array.of(MEMORY_IMPORT_KIND),
     bytes.subarray(memory.start, memory.end),
   ]);
-  const withoutMemory = concatBytes([bytes.subarray(0, memorySection.start), bytes.subarray(memorySection.end)]);
+  const withoutMemory = concatBytes([
+    bytes.subarray(0, memorySection.start),
+    bytes.subarray(memorySection.end),
+  ]);
   return {
-    bytes: replaceSection(withoutMemory, SectionId.Import, concatBytes([encodeU32(count + 1), entries, memoryImport])),
+    bytes: replaceSection(
+      withoutMemory,
+      SectionId.Import,
+      concatBytes([encodeU32(count + 1), entries, memoryImport]),
+    ),
     limits: memory.limits,
   };
 }

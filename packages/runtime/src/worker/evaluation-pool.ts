@@ -50,7 +50,7 @@ export class EvaluationPool {
   /** Runs a task on whichever thread is free first. */
   submit(body: TaskBody, deadlineMs: number): Promise<TaskOutcome> {
     return new Promise((settle) => {
-      this.queue.push({ task: { ...body, seq: this.nextSeq() } as WorkerTask, deadlineMs, settle });
+      this.queue.push({ task: { ...body, seq: this.nextSeq() }, deadlineMs, settle });
       this.pump();
     });
   }
@@ -58,8 +58,11 @@ export class EvaluationPool {
   /** Loads a policy into every thread; resolves with each thread's outcome. */
   async loadEverywhere(spec: PolicyLoadSpec, deadlineMs: number): Promise<TaskOutcome[]> {
     this.loads.set(spec.policyKey, { spec, deadlineMs });
-    const outcomes = await Promise.all(this.threads.map((thread) => this.sendTo(thread, { kind: 'load', spec }, deadlineMs)));
-    if (outcomes.some((o) => o.kind === 'failed' || o.kind === 'timed-out')) await this.unloadEverywhere(spec.policyKey);
+    const outcomes = await Promise.all(
+      this.threads.map((thread) => this.sendTo(thread, { kind: 'load', spec }, deadlineMs)),
+    );
+    if (outcomes.some((o) => o.kind === 'failed' || o.kind === 'timed-out'))
+      await this.unloadEverywhere(spec.policyKey);
     return outcomes;
   }
 
@@ -70,7 +73,8 @@ export class EvaluationPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const tracked of this.queue.splice(0)) tracked.settle({ kind: 'worker-lost', reason: 'the evaluator is closing' });
+    for (const tracked of this.queue.splice(0))
+      tracked.settle({ kind: 'worker-lost', reason: 'the evaluator is closing' });
     await Promise.all(this.threads.map((thread) => thread.terminate()));
   }
 
@@ -82,7 +86,7 @@ export class EvaluationPool {
   private sendTo(thread: WorkerThread, body: TaskBody, deadlineMs: number): Promise<TaskOutcome> {
     if (!thread.alive) return Promise.resolve({ kind: 'worker-lost', reason: 'the worker is gone' });
     return new Promise((settle) => {
-      thread.send({ task: { ...body, seq: this.nextSeq() } as WorkerTask, deadlineMs, settle });
+      thread.send({ task: { ...body, seq: this.nextSeq() }, deadlineMs, settle });
     });
   }
 
@@ -90,7 +94,8 @@ export class EvaluationPool {
     while (this.queue.length > 0) {
       let target: WorkerThread | undefined;
       for (const thread of this.threads) {
-        if (thread.alive && thread.load < this.tasksAhead && (!target || thread.load < target.load)) target = thread;
+        if (thread.alive && thread.load < this.tasksAhead && (!target || thread.load < target.load))
+          target = thread;
       }
       if (!target) return;
       target.send(this.queue.shift()!);
@@ -105,19 +110,24 @@ export class EvaluationPool {
       onIdle: () => this.pump(),
       onLost: (lost, unstarted) => this.replace(lost, unstarted),
     });
-    for (const { spec, deadlineMs } of this.loads.values()) void this.sendTo(thread, { kind: 'load', spec }, deadlineMs);
+    for (const { spec, deadlineMs } of this.loads.values())
+      void this.sendTo(thread, { kind: 'load', spec }, deadlineMs);
     return thread;
   }
 
   private replace(lost: WorkerThread, unstarted: TrackedTask[]): void {
     const index = this.threads.indexOf(lost);
     if (index >= 0) this.threads.splice(index, 1);
-    const evaluations = unstarted.filter((t) => t.task.kind === 'validate' || t.task.kind === 'validate-settings');
+    const evaluations = unstarted.filter(
+      (t) => t.task.kind === 'validate' || t.task.kind === 'validate-settings',
+    );
     for (const tracked of unstarted) {
-      if (!evaluations.includes(tracked)) tracked.settle({ kind: 'worker-lost', reason: 'the worker was replaced' });
+      if (!evaluations.includes(tracked))
+        tracked.settle({ kind: 'worker-lost', reason: 'the worker was replaced' });
     }
     if (this.closed) {
-      for (const tracked of evaluations) tracked.settle({ kind: 'worker-lost', reason: 'the evaluator is closing' });
+      for (const tracked of evaluations)
+        tracked.settle({ kind: 'worker-lost', reason: 'the evaluator is closing' });
       return;
     }
     this.threads.push(this.spawn());

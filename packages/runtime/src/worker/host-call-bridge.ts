@@ -26,7 +26,11 @@ export function blockingHostCall(port: MessagePort, signalBuffer: SharedArrayBuf
 }
 
 /** Parent side: answers a worker's host calls with the pluggable handler. */
-export function serveHostCalls(port: MessagePort, signalBuffer: SharedArrayBuffer, handler: HostCallHandler): void {
+export function serveHostCalls(
+  port: MessagePort,
+  signalBuffer: SharedArrayBuffer,
+  handler: HostCallHandler,
+): void {
   const signal = new Int32Array(signalBuffer);
   port.on('message', (message: HostCallMessage) => {
     void answer(handler, message.request).then((outcome) => {

@@ -46,7 +46,11 @@ export class WorkerThread {
     const channel = new MessageChannel();
     const hostCallSignal = new SharedArrayBuffer(4);
     serveHostCalls(channel.port1, hostCallSignal, options.hostCallHandler);
-    const bootstrap: WorkerBootstrap = { status: this.status.buffer, hostCallSignal, hostCallPort: channel.port2 };
+    const bootstrap: WorkerBootstrap = {
+      status: this.status.buffer,
+      hostCallSignal,
+      hostCallPort: channel.port2,
+    };
     this.worker = new Worker(WORKER_URL, {
       workerData: bootstrap,
       transferList: [channel.port2],
@@ -85,7 +89,8 @@ export class WorkerThread {
     const check = (): void => {
       if (!this.inFlight.has(tracked.task.seq) || this.lost) return;
       const startedAt = this.status.startOf(tracked.task.seq);
-      const remaining = startedAt === undefined ? tracked.deadlineMs : startedAt + tracked.deadlineMs - Date.now();
+      const remaining =
+        startedAt === undefined ? tracked.deadlineMs : startedAt + tracked.deadlineMs - Date.now();
       if (remaining > 0) {
         setTimeout(check, remaining).unref();
         return;
@@ -106,7 +111,9 @@ export class WorkerThread {
     const tracked = this.inFlight.get(event.seq);
     if (!tracked) return;
     this.inFlight.delete(event.seq);
-    tracked.settle(event.kind === 'done' ? { kind: 'done', result: event.result } : { kind: 'failed', error: event.error });
+    tracked.settle(
+      event.kind === 'done' ? { kind: 'done', result: event.result } : { kind: 'failed', error: event.error },
+    );
     this.options.onIdle(this);
   }
 

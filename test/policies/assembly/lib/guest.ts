@@ -1,7 +1,6 @@
 // Guest side of the waPC protocol (spec §1.1): operation dispatch, host calls, logging.
-// A policy registers handlers at top level and re-exports `__guest_call`:
-//   register('validate', validate);
-//   export { __guest_call } from '../lib/guest';
+// Policies normally go through lib/policy.ts, which registers the Kubewarden operations
+// and re-exports `__guest_call` (a module only exports what its entry file exports).
 import {
   __guest_request,
   __guest_response,
@@ -14,8 +13,6 @@ import {
   __console_log,
 } from './wapc';
 import { HostCallResult } from './kubewarden';
-
-export { HostCallResult } from './kubewarden';
 
 /** Receives the request payload (UTF-8 decoded) and returns the response payload. */
 export type Handler = (payload: string) => string;

@@ -7,18 +7,14 @@
  * only controls, space, `"`, `#`, `<`, `>`, `'` and non-ASCII bytes, and silently drops tabs and newlines.
  * Decoding reads the query back with `query_pairs()` (form decoding: `+` is a space).
  */
-import {
-  compareRustStrings,
-  expectArity,
-  expectString,
-  isJsonObject,
-  RegoBuiltinError,
-} from './builtin.js';
+import { compareRustStrings, expectArity, expectString, isJsonObject, RegoBuiltinError } from './builtin.js';
 
 export function base64UrlEncodeNoPad(...args: unknown[]): string {
   const name = 'base64url.encode_no_pad';
   expectArity(name, args, 1, 'wrong number of arguments');
-  return Buffer.from(expectString(name, args[0], '1st parameter is not a string'), 'utf8').toString('base64url');
+  return Buffer.from(expectString(name, args[0], '1st parameter is not a string'), 'utf8').toString(
+    'base64url',
+  );
 }
 
 const INPUT_KEY = 'input=';
@@ -65,14 +61,24 @@ export function urlQueryDecodeObject(...args: unknown[]): Record<string, string>
 function serializeQuery(query: string): string {
   let out = '';
   for (const byte of Buffer.from(query.replace(/[\t\n\r]/g, ''), 'utf8')) {
-    out += escapesInQuery(byte) ? `%${byte.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(byte);
+    out += escapesInQuery(byte)
+      ? `%${byte.toString(16).toUpperCase().padStart(2, '0')}`
+      : String.fromCharCode(byte);
   }
   return out;
 }
 
 // WHATWG's special-query percent-encode set: C0 controls, space, `"`, `#`, `<`, `>`, `'`, and non-ASCII.
 function escapesInQuery(byte: number): boolean {
-  return byte <= 0x20 || byte >= 0x7f || byte === 0x22 || byte === 0x23 || byte === 0x3c || byte === 0x3e || byte === 0x27;
+  return (
+    byte <= 0x20 ||
+    byte >= 0x7f ||
+    byte === 0x22 ||
+    byte === 0x23 ||
+    byte === 0x3c ||
+    byte === 0x3e ||
+    byte === 0x27
+  );
 }
 
 /** `form_urlencoded::parse`: `&`-separated, empty pieces skipped, split at the first `=`. */
@@ -82,7 +88,9 @@ function parseQueryPairs(query: string): [string, string][] {
     .filter((piece) => piece !== '')
     .map((piece) => {
       const equals = piece.indexOf('=');
-      return equals === -1 ? [formDecode(piece), ''] : [formDecode(piece.slice(0, equals)), formDecode(piece.slice(equals + 1))];
+      return equals === -1
+        ? [formDecode(piece), '']
+        : [formDecode(piece.slice(0, equals)), formDecode(piece.slice(equals + 1))];
     });
 }
 
@@ -117,7 +125,8 @@ export function hexDecode(...args: unknown[]): string {
   expectArity(name, args, 1, 'wrong number of arguments');
   const input = Buffer.from(expectString(name, args[0], '1st parameter is not a string'), 'utf8');
   // burrego slices two bytes at a time and panics on an odd length.
-  if (input.length % 2 !== 0) throw new RegoBuiltinError(name, 'odd number of hex digits (burrego panics here)');
+  if (input.length % 2 !== 0)
+    throw new RegoBuiltinError(name, 'odd number of hex digits (burrego panics here)');
   const bytes: number[] = [];
   for (let i = 0; i < input.length; i += 2) {
     // `u8::from_str_radix` takes an optional `+` before the digits.

@@ -53,7 +53,10 @@ export function jsonPatchApply(...args: unknown[]): unknown {
   try {
     return jsonPatch.applyPatch(document, patch, true, false).newDocument;
   } catch (error) {
-    throw new RegoBuiltinError(name, `cannot apply patch: ${error instanceof Error ? error.message : String(error)}`);
+    throw new RegoBuiltinError(
+      name,
+      `cannot apply patch: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 

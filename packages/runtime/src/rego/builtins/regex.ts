@@ -51,7 +51,10 @@ export function regexTemplateMatch(...args: unknown[]): boolean {
     regex = compileRustRegex(regexFromTemplate(template, start, end));
   } catch (error) {
     // burrego names this error after the whole module, not the builtin.
-    throw new RegoBuiltinError('regex', `tried to initialize an invalid regular expression: ${describe(error)}`);
+    throw new RegoBuiltinError(
+      'regex',
+      `tried to initialize an invalid regular expression: ${describe(error)}`,
+    );
   }
   return search(regex, text, 0) !== undefined;
 }
@@ -146,7 +149,9 @@ function* findIter(regex: RegExp, text: string): Generator<Match> {
 function search(regex: RegExp, text: string, from: number): Match | undefined {
   regex.lastIndex = from;
   const found = regex.exec(text);
-  return found === null ? undefined : { start: found.index, end: found.index + found[0].length, text: found[0] };
+  return found === null
+    ? undefined
+    : { start: found.index, end: found.index + found[0].length, text: found[0] };
 }
 
 // Rust's `\w` is Unicode-aware (UTS #18); JS's is ASCII-only even with the `u` flag.
@@ -279,7 +284,8 @@ class Translator {
       if (char === ']') break;
       if (char === '\\') this.out += this.escape(true);
       else if (char === '[') this.out += this.posixClass();
-      else if ('&-~'.includes(char) && this.peek() === char) throw new Error('class set operations are not supported');
+      else if ('&-~'.includes(char) && this.peek() === char)
+        throw new Error('class set operations are not supported');
       else this.out += char;
     }
     this.out += ']';
@@ -289,7 +295,8 @@ class Translator {
     const rest = this.chars.slice(this.at).join('');
     const posix = /^:([a-z]+):\]/u.exec(rest);
     const members = posix?.[1] === undefined ? undefined : POSIX_CLASSES[posix[1]];
-    if (posix === null || members === undefined) throw new Error('nested character classes are not supported');
+    if (posix === null || members === undefined)
+      throw new Error('nested character classes are not supported');
     this.at += Array.from(posix[0]).length;
     return members;
   }

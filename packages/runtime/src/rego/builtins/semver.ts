@@ -26,9 +26,11 @@ export function semverCompare(...args: unknown[]): number {
   const left = expectString(name, args[0], '1st parameter is not a string');
   const right = expectString(name, args[1], '2nd parameter is not a string');
   const a = parseVersion(left);
-  if (a === undefined) throw new RegoBuiltinError(name, `first argument is not a valid semantic version: ${left}`);
+  if (a === undefined)
+    throw new RegoBuiltinError(name, `first argument is not a valid semantic version: ${left}`);
   const b = parseVersion(right);
-  if (b === undefined) throw new RegoBuiltinError(name, `second argument is not a valid semantic version: ${right}`);
+  if (b === undefined)
+    throw new RegoBuiltinError(name, `second argument is not a valid semantic version: ${right}`);
   return compareVersions(a, b);
 }
 

@@ -45,7 +45,9 @@ describe('sprintf %v', () => {
     [-7, 'Number(Number { n: I(-7) })', 'unable to format -7 as v'],
     [null, 'Nil', 'unable to format nil as v'],
   ])('rejects %j, which gtmpl cannot print with %%v', (value, debug, reason) => {
-    expect(detailOf(() => sprintf('%v', [value]))).toBe(renderError('{{ printf "%v" (index . 0)}}', `[${debug}]`, reason));
+    expect(detailOf(() => sprintf('%v', [value]))).toBe(
+      renderError('{{ printf "%v" (index . 0)}}', `[${debug}]`, reason),
+    );
   });
 });
 
@@ -154,7 +156,12 @@ describe('sprintf argument selection', () => {
     ['50% off', [], '{{ printf "50% off" }}', 'unable to process verb:  '],
     ['%[3]v', ['a'], '{{ printf "%[3]v" (index . 0)}}', 'unable to process verb: [3]'],
     ['%[0]v', ['a'], '{{ printf "%[0]v" (index . 0)}}', 'unable to process verb: [0]'],
-    ['%[a]v', ['a'], '{{ printf "%[a]v" (index . 0)}}', 'unable to parse index: invalid digit found in string'],
+    [
+      '%[a]v',
+      ['a'],
+      '{{ printf "%[a]v" (index . 0)}}',
+      'unable to parse index: invalid digit found in string',
+    ],
     // The directive ends at the first verb letter, here the `x` inside the brackets.
     ['%[x]v', ['a'], '{{ printf "%[x]v" (index . 0)}}', 'missing ] in ['],
     ['%[1v', ['a'], '{{ printf "%[1v" (index . 0)}}', 'missing ] in [1'],

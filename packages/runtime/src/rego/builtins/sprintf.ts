@@ -245,8 +245,20 @@ interface FormatParams {
 }
 
 /** gtmpl's `process_verb`: flags, then `[n]` / `*` / width / `.precision`, then the argument. */
-function formatDirective(spec: string, verb: string, args: readonly TmplValue[], cursor: { next: number }): string {
-  const params: FormatParams = { sharp: false, zero: false, plus: false, minus: false, width: 0, precision: undefined };
+function formatDirective(
+  spec: string,
+  verb: string,
+  args: readonly TmplValue[],
+  cursor: { next: number },
+): string {
+  const params: FormatParams = {
+    sharp: false,
+    zero: false,
+    plus: false,
+    minus: false,
+    width: 0,
+    precision: undefined,
+  };
   let pos = readFlags(spec, params);
   if (pos < spec.length) pos = readWidthAndPrecision(spec, pos, params, args, cursor);
   const value = args[selectArgument(parseIndex(spec.slice(pos)), cursor)];
@@ -357,9 +369,11 @@ function parseNumber(text: string): { value: number; length: number } | undefine
 /** Rust's `usize::from_str`, with its error texts. */
 function parseUsize(text: string, what: string): number {
   if (text === '') throw new TemplateError(`unable to parse ${what}: cannot parse integer from empty string`);
-  if (!/^\+?[0-9]+$/.test(text)) throw new TemplateError(`unable to parse ${what}: invalid digit found in string`);
+  if (!/^\+?[0-9]+$/.test(text))
+    throw new TemplateError(`unable to parse ${what}: invalid digit found in string`);
   const value = BigInt(text);
-  if (value > USIZE_MAX) throw new TemplateError(`unable to parse ${what}: number too large to fit in target type`);
+  if (value > USIZE_MAX)
+    throw new TemplateError(`unable to parse ${what}: number too large to fit in target type`);
   return Number(value);
 }
 

@@ -52,7 +52,8 @@ function rfc3339Nanos(value: string): bigint | undefined {
   if (offset > MAX_OFFSET_MINUTES) return undefined;
   const signedOffset = sign === '+' ? offset : -offset;
   // A leap second (:60) lands on the next minute's first nanoseconds, as chrono's timestamp does.
-  const seconds = BigInt(daysFromCivil(y, mo, d)) * 86400n + BigInt(h * 3600 + mi * 60 + s - signedOffset * 60);
+  const seconds =
+    BigInt(daysFromCivil(y, mo, d)) * 86400n + BigInt(h * 3600 + mi * 60 + s - signedOffset * 60);
   return seconds * 1_000_000_000n + BigInt(fraction.slice(0, 9).padEnd(9, '0'));
 }
 
@@ -117,7 +118,10 @@ function zonedDate(name: string, instant: Date, zone: string): [number, number, 
     // Unknown zone: reported below, like chrono-tz's parse error.
   }
   if (formatter === undefined) {
-    throw new RegoBuiltinError(name, `cannot handle given timezone ${zone}: "'${zone}' is not a valid timezone"`);
+    throw new RegoBuiltinError(
+      name,
+      `cannot handle given timezone ${zone}: "'${zone}' is not a valid timezone"`,
+    );
   }
   const parts = formatter.formatToParts(instant);
   const part = (type: Intl.DateTimeFormatPartTypes): number =>

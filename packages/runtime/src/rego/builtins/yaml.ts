@@ -12,13 +12,20 @@ import { compareRustStrings, expectArity, expectString, RegoBuiltinError } from 
 
 export function yamlMarshal(...args: unknown[]): string {
   expectArity('yaml.marshal', args, 1, 'wrong number of arguments');
-  return stringify(args[0], {
+  const text = stringify(args[0], {
     indentSeq: false,
     singleQuote: true,
     blockQuote: 'literal',
     // Sorting the nodes, not the object: JS objects put integer-like keys first whatever the insertion order.
     sortMapEntries: (a, b) => compareRustStrings(keyText(a), keyText(b)),
   });
+  return text.startsWith('|') ? indentRootBlockScalar(text) : text;
+}
+
+// libyaml indents the lines of a block scalar by two even at the document root; `yaml` does not indent them.
+function indentRootBlockScalar(text: string): string {
+  const [header = '', ...lines] = text.split('\n');
+  return [header, ...lines.map((line) => (line === '' ? line : `  ${line}`))].join('\n');
 }
 
 function keyText(pair: Pair): string {
@@ -59,7 +66,8 @@ const PARSE_OPTIONS: ParseOptions & SchemaOptions = {
   schema: 'core',
   merge: false,
   uniqueKeys: true,
-  customTags: (tags: Tags): Tags => tags.map((tag) => (isDecimalIntTag(tag) ? { ...tag, test: DECIMAL_INT } : tag)),
+  customTags: (tags: Tags): Tags =>
+    tags.map((tag) => (isDecimalIntTag(tag) ? { ...tag, test: DECIMAL_INT } : tag)),
 };
 
 function isDecimalIntTag(tag: Tags[number]): tag is ScalarTag {
