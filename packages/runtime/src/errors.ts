@@ -10,10 +10,9 @@ export const RuntimeErrorCode = {
   ProtocolVersionUnsupported: 'CASTELLAN_RUNTIME_PROTOCOL_VERSION_UNSUPPORTED',
   RegoBuiltinsMissing: 'CASTELLAN_RUNTIME_REGO_BUILTINS_MISSING',
   RequestInvalid: 'CASTELLAN_RUNTIME_REQUEST_INVALID',
-  SettingsInvalid: 'CASTELLAN_RUNTIME_SETTINGS_INVALID',
   HostCapabilityPatternInvalid: 'CASTELLAN_RUNTIME_HOST_CAPABILITY_PATTERN_INVALID',
   WasmEncoding: 'CASTELLAN_RUNTIME_WASM_ENCODING',
-  EvaluatorClosed: 'CASTELLAN_RUNTIME_EVALUATOR_CLOSED',
+  EvaluationFailed: 'CASTELLAN_RUNTIME_EVALUATION_FAILED',
   PolicyNotLoaded: 'CASTELLAN_RUNTIME_POLICY_NOT_LOADED',
   MinimumKubewardenVersionUnmet: 'CASTELLAN_RUNTIME_MINIMUM_KUBEWARDEN_VERSION_UNMET',
   MemoryLimitExceeded: 'CASTELLAN_RUNTIME_MEMORY_LIMIT_EXCEEDED',
@@ -49,8 +48,14 @@ export class RuntimeError extends Error {
   }
 }
 
-/** The message of any thrown value, for wrapping foreign errors (traps, library errors, strings). */
+/**
+ * The message of any thrown value, for wrapping foreign errors: traps, library errors, thrown
+ * strings, and the plain `{message}` objects `@open-policy-agent/opa-wasm` throws.
+ */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
+  if (typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string') {
+    return (error as { message: string }).message;
+  }
   return String(error);
 }

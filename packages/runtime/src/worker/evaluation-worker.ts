@@ -106,7 +106,7 @@ port.on('message', (task: WorkerTask) => {
     const record =
       error instanceof RuntimeError
         ? error.toRecord()
-        : { code: RuntimeErrorCode.ModuleLoadFailed, message: describeError(error) };
+        : { code: RuntimeErrorCode.EvaluationFailed, message: describeError(error) };
     emit({ kind: 'failed', seq: task.seq, error: record });
   } finally {
     status.end();

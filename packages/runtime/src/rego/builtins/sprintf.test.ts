@@ -2,9 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { RegoBuiltinError } from './builtin.js';
 import { sprintf } from './sprintf.js';
 
-/** The detail burrego would report for a gtmpl failure, so error tests state the whole message. */
+/** The detail burrego reports when gtmpl fails, so error tests state the whole message. */
 function renderError(format: string, args: string, reason: string): string {
   return `Cannot render go template '${format}' with args ${args}: ${reason}`;
+}
+
+/** printf errors reach burrego wrapped in gtmpl's error enums, printed with `{:?}`. */
+function printError(format: string, args: string, reason: string): string {
+  return renderError(format, args, `ExecError(FuncError(Other(${reason})))`);
 }
 
 function detailOf(action: () => unknown): string {
@@ -46,7 +51,7 @@ describe('sprintf %v', () => {
     [null, 'Nil', 'unable to format nil as v'],
   ])('rejects %j, which gtmpl cannot print with %%v', (value, debug, reason) => {
     expect(detailOf(() => sprintf('%v', [value]))).toBe(
-      renderError('{{ printf "%v" (index . 0)}}', `[${debug}]`, reason),
+      printError('{{ printf "%v" (index . 0)}}', `[${debug}]`, reason),
     );
   });
 });
@@ -88,7 +93,7 @@ describe('sprintf verbs by type', () => {
     ['%c', -1, 'Number(Number { n: I(-1) })', 'FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF is not a valid char'],
   ])('%s of %j is an error', (format, value, debug, reason) => {
     expect(detailOf(() => sprintf(format, [value]))).toBe(
-      renderError(`{{ printf "${format}" (index . 0)}}`, `[${debug}]`, reason),
+      printError(`{{ printf "${format}" (index . 0)}}`, `[${debug}]`, reason),
     );
   });
 });
@@ -169,7 +174,7 @@ describe('sprintf argument selection', () => {
     ['100%', [], '{{ printf "100%" }}', 'unable to terminate format arg: %'],
   ])('sprintf(%j, %j) fails', (format, args, template, reason) => {
     const debugArgs = args.length === 0 ? '[]' : '[String("a")]';
-    expect(detailOf(() => sprintf(format, args))).toBe(renderError(template, debugArgs, reason));
+    expect(detailOf(() => sprintf(format, args))).toBe(printError(template, debugArgs, reason));
   });
 });
 
@@ -218,7 +223,7 @@ describe('sprintf argument errors', () => {
 
   it('renders the error the way burrego displays BuiltinError', () => {
     expect(() => sprintf('%v', [])).toThrow(
-      'Builtin error ["sprintf"]: "Cannot render go template \'{{ printf \\"%v\\" }}\' with args []: unable to process verb: "',
+      'Builtin error ["sprintf"]: "Cannot render go template \'{{ printf \\"%v\\" }}\' with args []: ExecError(FuncError(Other(unable to process verb: )))"',
     );
   });
 });

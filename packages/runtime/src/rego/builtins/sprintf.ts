@@ -38,15 +38,25 @@ export function sprintf(...args: unknown[]): string {
     lexStringLiteral(format);
     return printf(unquote(format), operands);
   } catch (error) {
-    if (!(error instanceof TemplateError)) throw error;
+    if (!(error instanceof ParseFailure || error instanceof PrintFailure)) throw error;
     const template = templateSource(format, operands.length);
     const detail = `Cannot render go template '${template}' with args ${debugList(operands)}: ${error.message}`;
     throw new RegoBuiltinError(NAME, detail);
   }
 }
 
-/** A failure inside gtmpl; burrego wraps it into its "Cannot render go template" message. */
-class TemplateError extends Error {}
+/** gtmpl could not parse the template; burrego wraps the message into "Cannot render go template …". */
+class ParseFailure extends Error {}
+
+/**
+ * gtmpl's printf failed while the template ran. burrego prints the error with `{:?}`, which shows the
+ * wrappers the error passed through on its way out of gtmpl.
+ */
+class PrintFailure extends Error {
+  constructor(reason: string) {
+    super(`ExecError(FuncError(Other(${reason})))`);
+  }
+}
 
 /** gtmpl_value::Value, limited to what burrego's JSON conversion produces. */
 type TmplValue =
@@ -93,12 +103,12 @@ function lexStringLiteral(format: string): void {
       escaped = true;
       continue;
     }
-    if (char === '\n') throw new TemplateError('unterminated quoted string');
-    if (char === '"' && !escaped) throw new TemplateError(`unexpected "\\"" in format string: ${format}`);
+    if (char === '\n') throw new ParseFailure('unterminated quoted string');
+    if (char === '"' && !escaped) throw new ParseFailure(`unexpected "\\"" in format string: ${format}`);
     escaped = false;
   }
   // The closing quote we appended is itself escaped; nothing later in the template closes the literal.
-  if (escaped) throw new TemplateError('unterminated quoted string');
+  if (escaped) throw new ParseFailure('unterminated quoted string');
 }
 
 const BACKSLASH = 0x5c;
@@ -123,7 +133,7 @@ function unquote(literal: string): string {
     const [text, length] = unquoteAt(bytes.subarray(at));
     // gtmpl loops forever when an escape consumes nothing (`\x`/`\u` with too few bytes left) and burrego
     // runs into its evaluation deadline; failing is the nearest observable outcome.
-    if (length === 0) throw new TemplateError('unable to unquote: escape sequence never terminates');
+    if (length === 0) throw new ParseFailure('unable to unquote: escape sequence never terminates');
     out += text;
     at += length;
   }
@@ -139,7 +149,7 @@ function unquoteAt(rest: Buffer): readonly [string, number] {
   if (escape === 'x') return hexByteEscapes(rest);
   if (escape === 'u') return utf16Escapes(rest);
   if (escape === 'U') return codePointEscape(rest);
-  throw new TemplateError('unable to unquote');
+  throw new ParseFailure('unable to unquote');
 }
 
 function utf8Length(lead: number): number {
@@ -155,7 +165,7 @@ function hexByteEscapes(rest: Buffer): readonly [string, number] {
   let length = 0;
   for (; rest.length - length >= 4; length += 4) bytes.push(chunkHex(rest, length + 2, length + 4));
   const text = strictUtf8(Uint8Array.from(bytes));
-  if (text === undefined) throw new TemplateError('unable to unquote');
+  if (text === undefined) throw new ParseFailure('unable to unquote');
   return [text, length];
 }
 
@@ -165,7 +175,7 @@ function utf16Escapes(rest: Buffer): readonly [string, number] {
   let length = 0;
   for (; rest.length - length >= 6; length += 6) units.push(chunkHex(rest, length + 2, length + 6));
   const text = String.fromCharCode(...units);
-  if (LONE_SURROGATE.test(text)) throw new TemplateError('unable to unquote');
+  if (LONE_SURROGATE.test(text)) throw new ParseFailure('unable to unquote');
   return [text, length];
 }
 
@@ -176,7 +186,7 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
 function codePointEscape(rest: Buffer): readonly [string, number] {
   const value = rest.length === 10 ? chunkHex(rest, 2, 10) : -1;
   if (value < 0 || value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff)) {
-    throw new TemplateError('unable to unquote');
+    throw new ParseFailure('unable to unquote');
   }
   return [String.fromCodePoint(value), 10];
 }
@@ -184,7 +194,7 @@ function codePointEscape(rest: Buffer): readonly [string, number] {
 /** Rust's `from_str_radix(_, 16)` for unsigned types: an optional `+`, then hex digits. */
 function chunkHex(bytes: Buffer, start: number, end: number): number {
   const text = bytes.toString('latin1', start, end);
-  if (!/^\+?[0-9a-fA-F]+$/.test(text)) throw new TemplateError('unable to unquote');
+  if (!/^\+?[0-9a-fA-F]+$/.test(text)) throw new ParseFailure('unable to unquote');
   return parseInt(text, 16);
 }
 
@@ -228,7 +238,7 @@ function directives(format: string): Directive[] {
     }
     let end = i + 1;
     while (end < format.length && !VERBS.includes(format.charAt(end))) end++;
-    if (end === format.length) throw new TemplateError(`unable to terminate format arg: ${format.slice(i)}`);
+    if (end === format.length) throw new PrintFailure(`unable to terminate format arg: ${format.slice(i)}`);
     found.push({ start: i, end, verb: format.charAt(end) });
     i = end;
   }
@@ -262,7 +272,7 @@ function formatDirective(
   let pos = readFlags(spec, params);
   if (pos < spec.length) pos = readWidthAndPrecision(spec, pos, params, args, cursor);
   const value = args[selectArgument(parseIndex(spec.slice(pos)), cursor)];
-  if (value === undefined) throw new TemplateError(`unable to process verb: ${spec}`);
+  if (value === undefined) throw new PrintFailure(`unable to process verb: ${spec}`);
   return formatValue(params, verb, value);
 }
 
@@ -317,7 +327,7 @@ function readWidthAndPrecision(
   } else {
     const width = parseNumber(spec.slice(pos));
     if (width !== undefined) {
-      if (afterIndex) throw new TemplateError('width after index (e.g. %[3]2d)');
+      if (afterIndex) throw new PrintFailure('width after index (e.g. %[3]2d)');
       pos += width.length;
       params.width = width.value;
     }
@@ -325,7 +335,7 @@ function readWidthAndPrecision(
   // gtmpl only reads a precision when something follows the dot.
   if (pos + 1 < spec.length && spec[pos] === '.') {
     pos += 1;
-    if (afterIndex) throw new TemplateError('precision after index (e.g. %[3].2d)');
+    if (afterIndex) throw new PrintFailure('precision after index (e.g. %[3].2d)');
     const precisionIndex = parseIndex(spec.slice(pos));
     if (precisionIndex !== undefined) {
       pos += precisionIndex.length;
@@ -339,7 +349,7 @@ function readWidthAndPrecision(
     } else {
       const precision = parseNumber(spec.slice(pos));
       if (precision !== undefined) {
-        if (afterIndex) throw new TemplateError('precision after index (e.g. %[3].2d)');
+        if (afterIndex) throw new PrintFailure('precision after index (e.g. %[3].2d)');
         pos += precision.length;
         params.precision = precision.value;
       }
@@ -356,7 +366,7 @@ function integerArg(value: TmplValue | undefined): number | undefined {
 function parseIndex(text: string): { arg: number; length: number } | undefined {
   if (!text.startsWith('[')) return undefined;
   const close = text.indexOf(']');
-  if (close === -1) throw new TemplateError(`missing ] in ${text}`);
+  if (close === -1) throw new PrintFailure(`missing ] in ${text}`);
   const position = parseUsize(text.slice(1, close), 'index');
   return { arg: position === 0 ? Number.POSITIVE_INFINITY : position - 1, length: close + 1 };
 }
@@ -368,12 +378,12 @@ function parseNumber(text: string): { value: number; length: number } | undefine
 
 /** Rust's `usize::from_str`, with its error texts. */
 function parseUsize(text: string, what: string): number {
-  if (text === '') throw new TemplateError(`unable to parse ${what}: cannot parse integer from empty string`);
+  if (text === '') throw new PrintFailure(`unable to parse ${what}: cannot parse integer from empty string`);
   if (!/^\+?[0-9]+$/.test(text))
-    throw new TemplateError(`unable to parse ${what}: invalid digit found in string`);
+    throw new PrintFailure(`unable to parse ${what}: invalid digit found in string`);
   const value = BigInt(text);
   if (value > USIZE_MAX)
-    throw new TemplateError(`unable to parse ${what}: number too large to fit in target type`);
+    throw new PrintFailure(`unable to parse ${what}: number too large to fit in target type`);
   return Number(value);
 }
 
@@ -382,7 +392,7 @@ const USIZE_MAX = 2n ** 64n - 1n;
 /** gtmpl's `print`: which verbs each value kind accepts, and how each is rendered. */
 function formatValue(params: FormatParams, verb: string, value: TmplValue): string {
   const text = formatKnown(params, verb, value);
-  if (text === undefined) throw new TemplateError(`unable to format ${displayValue(value)} as ${verb}`);
+  if (text === undefined) throw new PrintFailure(`unable to format ${displayValue(value)} as ${verb}`);
   return text;
 }
 
@@ -456,7 +466,7 @@ function byteHex(value: string): string {
 function toChar(value: bigint): string {
   const code = Number(BigInt.asUintN(32, value));
   if (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
-    throw new TemplateError(`${BigInt.asUintN(128, value).toString(16).toUpperCase()} is not a valid char`);
+    throw new PrintFailure(`${BigInt.asUintN(128, value).toString(16).toUpperCase()} is not a valid char`);
   }
   return String.fromCodePoint(code);
 }

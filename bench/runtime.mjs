@@ -1,0 +1,64 @@
+// Runtime benchmark: `castellan bench` (worker thread, deadline watch, snapshot isolation, response
+// building) against a bare in-process loop of the same module through the same libraries — the
+// physical limit for this runtime. Run after `npm run build`:  node bench/runtime.mjs [seconds]
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const { instantiate } = require('@wapc/host');
+const opa = require('@open-policy-agent/opa-wasm');
+
+const seconds = Number(process.argv[2] ?? 3);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const policy = (name) => `${root}test/policies/build/${name}.wasm`;
+const requestPath = `${root}test/fixtures/admission-reviews/privileged-pod-default.json`;
+const request = JSON.parse(readFileSync(requestPath, 'utf8'));
+
+/** Calls `work` back to back for `seconds` after a warm-up; returns µs per call. */
+async function loop(work) {
+  const until = (end) => performance.now() < end;
+  for (let end = performance.now() + 500; until(end); ) await work();
+  let calls = 0;
+  const start = performance.now();
+  for (const end = start + seconds * 1000; until(end); calls++) await work();
+  return ((performance.now() - start) * 1000) / calls;
+}
+
+async function bareWapc(name, settings) {
+  const host = await instantiate(readFileSync(policy(name)));
+  const payload = new TextEncoder().encode(JSON.stringify({ request, settings }));
+  return loop(() => host.invoke('validate', payload));
+}
+
+async function bareGatekeeper(name, settings) {
+  const loaded = opa.loadPolicySync(readFileSync(policy(name)), { initial: 5 }, {});
+  loaded.setData({});
+  const input = { parameters: settings, review: request };
+  return loop(() => loaded.evaluate(input));
+}
+
+function castellanBench(name, settings, mode) {
+  const args = ['bench', policy(name), '-r', requestPath, '--settings-json', JSON.stringify(settings)];
+  if (mode) args.push('-e', mode);
+  args.push('--duration', String(seconds), '-o', 'json');
+  const out = execFileSync(process.execPath, [`${root}packages/cli/bin/castellan.js`, ...args], { encoding: 'utf8' });
+  return JSON.parse(out);
+}
+
+const cases = [
+  { name: 'pod-privileged', mode: undefined, settings: {}, bare: bareWapc },
+  { name: 'rego-gatekeeper', mode: 'gatekeeper', settings: { forbiddenLabels: ['owner'] }, bare: bareGatekeeper },
+];
+
+console.log('| policy | mode | bare loop µs/eval | castellan µs/eval (1 worker, 4 in flight) | ratio | castellan latency p50 / p99 (one at a time) |');
+console.log('|---|---|---|---|---|---|');
+for (const c of cases) {
+  const bare = await c.bare(c.name, c.settings);
+  const report = castellanBench(c.name, c.settings, c.mode);
+  const cost = report.throughput.microsPerEvaluation;
+  console.log(
+    `| ${c.name} | ${report.executionMode} | ${bare.toFixed(1)} | ${cost.toFixed(1)} | ${(cost / bare).toFixed(2)}× | ${report.latency.p50Micros.toFixed(0)} µs / ${report.latency.p99Micros.toFixed(0)} µs |`,
+  );
+}
