@@ -19,7 +19,7 @@ const request = JSON.parse(readFileSync(requestPath, 'utf8'));
 /** Calls `work` back to back for `seconds` after a warm-up; returns µs per call. */
 async function loop(work) {
   const until = (end) => performance.now() < end;
-  for (let end = performance.now() + 500; until(end); ) await work();
+  for (let end = performance.now() + 500; until(end);) await work();
   let calls = 0;
   const start = performance.now();
   for (const end = start + seconds * 1000; until(end); calls++) await work();
@@ -43,16 +43,25 @@ function castellanBench(name, settings, mode) {
   const args = ['bench', policy(name), '-r', requestPath, '--settings-json', JSON.stringify(settings)];
   if (mode) args.push('-e', mode);
   args.push('--duration', String(seconds), '-o', 'json');
-  const out = execFileSync(process.execPath, [`${root}packages/cli/bin/castellan.js`, ...args], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, [`${root}packages/cli/bin/castellan.js`, ...args], {
+    encoding: 'utf8',
+  });
   return JSON.parse(out);
 }
 
 const cases = [
   { name: 'pod-privileged', mode: undefined, settings: {}, bare: bareWapc },
-  { name: 'rego-gatekeeper', mode: 'gatekeeper', settings: { forbiddenLabels: ['owner'] }, bare: bareGatekeeper },
+  {
+    name: 'rego-gatekeeper',
+    mode: 'gatekeeper',
+    settings: { forbiddenLabels: ['owner'] },
+    bare: bareGatekeeper,
+  },
 ];
 
-console.log('| policy | mode | bare loop µs/eval | castellan µs/eval (1 worker, 4 in flight) | ratio | castellan latency p50 / p99 (one at a time) |');
+console.log(
+  '| policy | mode | bare loop µs/eval | castellan µs/eval (1 worker, 4 in flight) | ratio | castellan latency p50 / p99 (one at a time) |',
+);
 console.log('|---|---|---|---|---|---|');
 for (const c of cases) {
   const bare = await c.bare(c.name, c.settings);
