@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { RuntimeError, RuntimeErrorCode } from '../errors.js';
 import { extractAdmissionRequest, normaliseAdmissionRequest, requestUid } from './admission-request.js';
 
-const reviews = new URL('../../../../../shared/data/admission-reviews/', import.meta.url);
+const reviews = new URL('../../../../test/fixtures/admission-reviews/', import.meta.url);
 
 function fixture(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(new URL(name, reviews), 'utf8').replaceAll('$req_uid', 'req-1')) as Record<

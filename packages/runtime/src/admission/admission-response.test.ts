@@ -16,7 +16,7 @@ import {
 } from './admission-response.js';
 import type { AdmissionResponse } from './types.js';
 
-const reviews = new URL('../../../../../shared/data/admission-reviews/', import.meta.url);
+const reviews = new URL('../../../../test/fixtures/admission-reviews/', import.meta.url);
 
 function fixtureRequest(name: string) {
   const text = readFileSync(new URL(name, reviews), 'utf8').replaceAll('$req_uid', 'req-1');

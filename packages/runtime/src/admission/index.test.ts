@@ -4,7 +4,7 @@ import * as admission from './index.js';
 
 const review = readFileSync(
   new URL(
-    '../../../../../shared/data/admission-reviews/policy-user-group-reject-request.json',
+    '../../../../test/fixtures/admission-reviews/policy-user-group-reject-request.json',
     import.meta.url,
   ),
   'utf8',
