@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { CliError } from './cli-error.js';
 
-async function readText(path: string, what: string): Promise<string> {
+/** Reads a text file given on the command line (`-` is stdin), as a one-line error when it cannot. */
+export async function readText(path: string, what: string): Promise<string> {
   try {
     if (path === '-') {
       const chunks: Buffer[] = [];

@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import { describeError, RuntimeError, RuntimeErrorCode } from './errors.js';
 import { checkMinimumVersion, parseMetadata } from './metadata/index.js';
 import type { ExecutionMode, PolicyMetadata } from './metadata/index.js';
-import { capMemory, exportMutableGlobals, importDefinedMemory, readCustomSection } from './wasm/index.js';
+import {
+  capMemory,
+  exportMutableGlobals,
+  importDefinedMemory,
+  readCustomSection,
+  WASM_PAGE_BYTES,
+} from './wasm/index.js';
 import type { ModuleBytes } from './wasm/index.js';
 
 export const METADATA_SECTION = 'io.kubewarden.metadata';
@@ -11,7 +17,6 @@ const GLOBAL_EXPORT_PREFIX = '__castellan_global_';
 /** Where a waPC guest's memory is imported from once the runtime provides it (see `MemoryImport`). */
 export const GUEST_MEMORY_IMPORT = { module: 'castellan', name: 'memory' } as const;
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
-const PAGE_BYTES = 65536;
 export const DEFAULT_MEMORY_LIMIT_MIB = 256;
 
 export interface CompileOptions {
@@ -172,7 +177,7 @@ export async function compilePolicyModule(
   if (executionMode === 'kubewarden-wapc' && options.requireProtocolVersion) checkProtocolVersion(metadata);
 
   const memoryLimitPages = Math.floor(
-    ((options.memoryLimitMiB ?? DEFAULT_MEMORY_LIMIT_MIB) * 1024 * 1024) / PAGE_BYTES,
+    ((options.memoryLimitMiB ?? DEFAULT_MEMORY_LIMIT_MIB) * 1024 * 1024) / WASM_PAGE_BYTES,
   );
   let instrumented = bytes;
   let globalExports: string[] | null = null;

@@ -1,21 +1,14 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { annotatePolicy, RuntimeError } from '@castellan/runtime';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
+import { readText } from '../inputs.js';
 import { readModule } from '../module-source.js';
 
 interface AnnotateFlags {
   metadataPath: string;
   usagePath?: string;
   output: string;
-}
-
-async function readTextFile(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    throw new CliError(`cannot read ${what} ${path}: ${(error as Error).message}`);
-  }
 }
 
 export function registerAnnotate(program: Command): void {
@@ -28,9 +21,8 @@ export function registerAnnotate(program: Command): void {
     .requiredOption('-o, --output <file>', 'where to write the annotated module')
     .action(async (reference: string, flags: AnnotateFlags) => {
       const module = await readModule(reference);
-      const metadataYaml = await readTextFile(flags.metadataPath, 'metadata file');
-      const usage =
-        flags.usagePath === undefined ? undefined : await readTextFile(flags.usagePath, 'usage file');
+      const metadataYaml = await readText(flags.metadataPath, 'metadata file');
+      const usage = flags.usagePath === undefined ? undefined : await readText(flags.usagePath, 'usage file');
       let annotated: Uint8Array;
       try {
         annotated = (await annotatePolicy({ module, metadataYaml, usage })).module;

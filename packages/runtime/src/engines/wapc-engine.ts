@@ -6,6 +6,7 @@ import {
 } from '../admission/index.js';
 import type { AdmissionResponse, SettingsValidationResponse } from '../admission/index.js';
 import type { MemoryImport } from '../policy-module.js';
+import { WASM_PAGE_BYTES } from '../wasm/index.js';
 import { InstanceSnapshot } from './instance-snapshot.js';
 import type { EngineContext, PolicyEngine, ValidationInput } from './policy-engine.js';
 import { mutationOriginal, validationRequestJson } from './policy-engine.js';
@@ -123,7 +124,10 @@ export class WapcEngine implements PolicyEngine {
   private release(warm: WarmGuest, trapped: boolean): void {
     const grown = warm.guest.memory.buffer.byteLength > warm.snapshot.memoryBytes;
     if (grown && !trapped && this.wapcModule.memoryImport) {
-      this.startPages = Math.min(warm.guest.memory.buffer.byteLength / 65536, HIGH_WATER_LIMIT_PAGES);
+      this.startPages = Math.min(
+        warm.guest.memory.buffer.byteLength / WASM_PAGE_BYTES,
+        HIGH_WATER_LIMIT_PAGES,
+      );
     }
     if (trapped || grown || this.wapcModule.globalExports === null) {
       this.warm = undefined;

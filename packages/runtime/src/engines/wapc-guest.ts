@@ -1,5 +1,7 @@
 import { WapcHost } from '@wapc/host';
 import { InMemoryWasi } from '../wasi/in-memory-wasi.js';
+import { describeError } from '../errors.js';
+import { callFromGuestMemory } from '../host-calls/guest-host-call.js';
 import type { SyncHostCall } from '../host-calls/host-call.js';
 import { GUEST_MEMORY_IMPORT } from '../policy-module.js';
 
@@ -105,7 +107,7 @@ export class WapcGuest extends WapcHost {
         payload.length,
       );
     } catch (error) {
-      throw new GuestCallFailure(error instanceof Error ? error.message : String(error), true);
+      throw new GuestCallFailure(describeError(error), true);
     }
     if (result === 0) {
       throw new GuestCallFailure(this.state.guestError ?? 'No error message set for call failure', false);
@@ -116,24 +118,10 @@ export class WapcGuest extends WapcHost {
     return this.state.guestResponse;
   }
 
-  private onHostCall(
-    bdPtr: number,
-    bdLen: number,
-    nsPtr: number,
-    nsLen: number,
-    opPtr: number,
-    opLen: number,
-    ptr: number,
-    len: number,
-  ): number {
+  private onHostCall(...args: number[]): number {
     this.state.hostResponse = undefined;
     this.hostErrorBytes = undefined;
-    const outcome = this.hostCall(
-      decoder.decode(this.bytesAt(bdPtr, bdLen)),
-      decoder.decode(this.bytesAt(nsPtr, nsLen)),
-      decoder.decode(this.bytesAt(opPtr, opLen)),
-      this.bytesAt(ptr, len).slice(),
-    );
+    const outcome = callFromGuestMemory(this.hostCall, this.memoryBytes(), args);
     if (outcome.ok) {
       this.state.hostResponse = outcome.response;
       return 1;

@@ -6,12 +6,12 @@ import {
 } from '../admission/index.js';
 import type { AdmissionResponse, SettingsValidationResponse } from '../admission/index.js';
 import { describeError } from '../errors.js';
+import { callFromGuestMemory } from '../host-calls/guest-host-call.js';
 import { InMemoryWasi } from '../wasi/in-memory-wasi.js';
 import type { EngineContext, PolicyEngine, ValidationInput } from './policy-engine.js';
 import { mutationOriginal, validationRequestJson } from './policy-engine.js';
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 type Action = 'validate' | 'validate-settings';
 
@@ -86,26 +86,9 @@ export class WasiEngine implements PolicyEngine {
   }
 
   private hostCall(wasi: InMemoryWasi, memory: () => WebAssembly.Memory | undefined, args: number[]): number {
-    const [bdPtr, bdLen, nsPtr, nsLen, opPtr, opLen, ptr, len] = args as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
     const mem = memory();
     if (!mem) throw new WasiProgramFailure('the module does not export its memory as `memory`');
-    const bytes = new Uint8Array(mem.buffer);
-    const text = (at: number, length: number): string => decoder.decode(bytes.subarray(at, at + length));
-    const outcome = this.context.hostCall(
-      text(bdPtr, bdLen),
-      text(nsPtr, nsLen),
-      text(opPtr, opLen),
-      bytes.slice(ptr, ptr + len),
-    );
+    const outcome = callFromGuestMemory(this.context.hostCall, new Uint8Array(mem.buffer), args);
     wasi.appendStdin(outcome.ok ? outcome.response : encoder.encode(outcome.error));
     return outcome.ok ? 0 : 1;
   }

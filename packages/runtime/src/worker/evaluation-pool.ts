@@ -14,7 +14,9 @@ export interface EvaluationPoolOptions {
   logSink: PolicyLogSink;
 }
 
-type TaskBody = WorkerTask extends infer T ? (T extends WorkerTask ? Omit<T, 'seq'> : never) : never;
+/** A task before the pool numbers it (distributes over the union, keeping each kind's fields). */
+type WithoutSeq<T> = T extends unknown ? Omit<T, 'seq'> : never;
+type TaskBody = WithoutSeq<WorkerTask>;
 
 interface RegisteredLoad {
   spec: PolicyLoadSpec;
@@ -50,7 +52,7 @@ export class EvaluationPool {
   /** Runs a task on whichever thread is free first. */
   submit(body: TaskBody, deadlineMs: number): Promise<TaskOutcome> {
     return new Promise((settle) => {
-      this.queue.push({ task: { ...body, seq: this.nextSeq() }, deadlineMs, settle });
+      this.queue.push(this.track(body, deadlineMs, settle));
       this.pump();
     });
   }
@@ -78,15 +80,16 @@ export class EvaluationPool {
     await Promise.all(this.threads.map((thread) => thread.terminate()));
   }
 
-  private nextSeq(): number {
+  /** Numbers a task (sequence numbers wrap before the Int32 the worker status holds overflows). */
+  private track(body: TaskBody, deadlineMs: number, settle: TrackedTask['settle']): TrackedTask {
     this.seq = this.seq >= 0x7fffffff ? 1 : this.seq + 1;
-    return this.seq;
+    return { task: { ...body, seq: this.seq }, deadlineMs, settle };
   }
 
   private sendTo(thread: WorkerThread, body: TaskBody, deadlineMs: number): Promise<TaskOutcome> {
     if (!thread.alive) return Promise.resolve({ kind: 'worker-lost', reason: 'the worker is gone' });
     return new Promise((settle) => {
-      thread.send({ task: { ...body, seq: this.nextSeq() }, deadlineMs, settle });
+      thread.send(this.track(body, deadlineMs, settle));
     });
   }
 
