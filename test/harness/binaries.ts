@@ -29,5 +29,7 @@ export async function requireBinary(name: string): Promise<string> {
     }
   }
   const pkg = PACKAGE_OF[name] ?? name;
-  throw new Error(`${name} not found on PATH: install it with \`sudo apt-get install -y ${pkg}\` (or run .ci/run)`);
+  throw new Error(
+    `${name} not found on PATH: install it with \`sudo apt-get install -y ${pkg}\` (or run .ci/run)`,
+  );
 }

@@ -1,0 +1,66 @@
+import { decodeMessage, encodeMessage } from './codec.js';
+import type { FieldReader, MessageFields } from './codec.js';
+import type { WireError } from './errors.js';
+import { readRegistrySources } from './registry-sources.js';
+import type { RegistrySources } from './registry-sources.js';
+
+/** Asks a fetcher to make sure a module is in the module store (`Subject.Fetch`). */
+export interface FetchRequest {
+  /** `registry://…`, `https://…`, `http://…` or `file:///…` (a schemeless reference means `registry://`). */
+  url: string;
+  /** Per-request sources (a pool's insecure sources and CAs); the fetcher's own when absent. */
+  sources?: RegistrySources;
+}
+
+/** A module that is in the module store, as a fetcher reports it. */
+export interface FetchedModule {
+  /** The URL as requested. */
+  url: string;
+  /** Hex sha256 of the module bytes: its object name in `Bucket.Modules`. */
+  sha256: string;
+  size: number;
+  /** The OCI manifest digest the URL resolved to (`registry://` only). */
+  manifestDigest?: string;
+  /** The parsed `io.kubewarden.metadata` section; null for a module without one. */
+  metadata: MessageFields | null;
+}
+
+export type FetchReply = { ok: true; module: FetchedModule } | { ok: false; error: WireError };
+
+export function encodeFetchRequest(request: FetchRequest): Uint8Array {
+  return encodeMessage(request);
+}
+
+export function decodeFetchRequest(bytes: Uint8Array): FetchRequest {
+  const reader = decodeMessage(bytes, 'FetchRequest');
+  const sources = reader.optionalObject('sources');
+  return {
+    url: reader.string('url'),
+    ...(sources ? { sources: readRegistrySources(sources) } : {}),
+  };
+}
+
+export function encodeFetchReply(reply: FetchReply): Uint8Array {
+  return encodeMessage(reply);
+}
+
+export function decodeFetchReply(bytes: Uint8Array): FetchReply {
+  const reader = decodeMessage(bytes, 'FetchReply');
+  if (!reader.boolean('ok')) return { ok: false, error: readWireError(reader.object('error')) };
+  const module = reader.object('module');
+  const manifestDigest = module.optionalString('manifestDigest');
+  return {
+    ok: true,
+    module: {
+      url: module.string('url'),
+      sha256: module.string('sha256'),
+      size: module.number('size'),
+      ...(manifestDigest !== undefined ? { manifestDigest } : {}),
+      metadata: module.has('metadata') ? module.json('metadata') : null,
+    },
+  };
+}
+
+export function readWireError(reader: FieldReader): WireError {
+  return { code: reader.string('code'), message: reader.string('message') };
+}

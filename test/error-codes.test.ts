@@ -1,0 +1,26 @@
+import { readFile } from 'node:fs/promises';
+import { ProtoErrorCode } from '@castellan/proto';
+import { RuntimeErrorCode } from '@castellan/runtime';
+import { describe, expect, it } from 'vitest';
+
+/** Every package's error codes, by the prefix its codes share. */
+const CODES_BY_PREFIX: Record<string, Record<string, string>> = {
+  CASTELLAN_RUNTIME_: RuntimeErrorCode,
+  CASTELLAN_PROTO_: ProtoErrorCode,
+};
+
+describe('docs/errors.md', () => {
+  it.each(Object.entries(CODES_BY_PREFIX))('lists exactly the %s codes', async (prefix, codes) => {
+    const doc = await readFile(new URL('../docs/errors.md', import.meta.url), 'utf8');
+    const documented = [...doc.matchAll(/`(CASTELLAN_[A-Z_]+)`/g)]
+      .map((m) => m[1])
+      .filter((code) => code?.startsWith(prefix))
+      .sort();
+    expect(documented).toEqual(Object.values(codes).sort());
+  });
+
+  it('never reuses a code', () => {
+    const all = Object.values(CODES_BY_PREFIX).flatMap((codes) => Object.values(codes));
+    expect(new Set(all).size).toBe(all.length);
+  });
+});
