@@ -87,7 +87,7 @@ export class FieldReader {
     if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
       throw this.invalid(key, 'a list of strings');
     }
-    return value as string[];
+    return value;
   }
 
   /** A nested map, read with its own reader. */

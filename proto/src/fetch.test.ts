@@ -33,11 +33,9 @@ describe('FetchRequest', () => {
   });
 
   it('refuses a version it does not speak, saying which side to upgrade', () => {
+    expect(() => decodeFetchRequest(encode({ v: 2, url: 'x' }))).toThrow(/upgrade the older service/);
     expect(() => decodeFetchRequest(encode({ v: 2, url: 'x' }))).toThrow(
-      expect.objectContaining({
-        code: ProtoErrorCode.VersionUnsupported,
-        message: expect.stringContaining('upgrade'),
-      }),
+      expect.objectContaining({ code: ProtoErrorCode.VersionUnsupported }),
     );
   });
 
