@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { ModuleStoreErrorCode } from '@castellan/module-store';
 import { ProtoErrorCode } from '@castellan/proto';
 import { RuntimeErrorCode } from '@castellan/runtime';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 const CODES_BY_PREFIX: Record<string, Record<string, string>> = {
   CASTELLAN_RUNTIME_: RuntimeErrorCode,
   CASTELLAN_PROTO_: ProtoErrorCode,
+  CASTELLAN_MODULE_STORE_: ModuleStoreErrorCode,
 };
 
 describe('docs/errors.md', () => {

@@ -1,1 +1,3 @@
-export {};
+export { ModuleStore, DEFAULT_STALL_TIMEOUT_MS, sha256Hex } from './module-store.js';
+export type { ModuleStoreOptions, StoredModule } from './module-store.js';
+export { ModuleStoreError, ModuleStoreErrorCode } from './errors.js';

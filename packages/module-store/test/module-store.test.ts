@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { Bucket } from '@castellan/proto';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { Objm } from '@nats-io/obj';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNatsServer } from '../../../test/harness/nats.js';
+import type { NatsServer } from '../../../test/harness/nats.js';
+import { ModuleStore, ModuleStoreErrorCode, sha256Hex } from '../src/index.js';
+
+const MiB = 1024 * 1024;
+
+describe('ModuleStore against a real nats-server -js', () => {
+  let nats: NatsServer;
+  let nc: NatsConnection;
+  let store: ModuleStore;
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    nc = await connect({ servers: nats.url });
+    store = await ModuleStore.open(nc);
+  });
+
+  afterAll(async () => {
+    await nc?.close();
+    await nats?.stop();
+  });
+
+  it('stores a module under its sha256 and reads back the same bytes', async () => {
+    const bytes = new Uint8Array(randomBytes(3000));
+    const stored = await store.put(bytes);
+    expect(stored).toEqual({ sha256: sha256Hex(bytes), size: 3000 });
+    expect(await store.stat(stored.sha256)).toEqual(stored);
+    expect(Buffer.from(await store.get(stored.sha256)).equals(bytes)).toBe(true);
+  });
+
+  it('does not write a module again that is already stored', async () => {
+    const bytes = new Uint8Array(randomBytes(1000));
+    const first = await store.put(bytes);
+    const objects = await new Objm(nc).open(Bucket.Modules);
+    const revision = (await objects.info(first.sha256))?.revision;
+    await store.put(bytes);
+    expect((await objects.info(first.sha256))?.revision).toBe(revision);
+  });
+
+  it('reads a 20 MB module intact, eight times at once (nats.js#430 stalls here with ObjectStore.get)', async () => {
+    const bytes = new Uint8Array(randomBytes(20 * MiB));
+    const { sha256 } = await store.put(bytes);
+    const reads = await Promise.all(Array.from({ length: 8 }, () => store.get(sha256)));
+    for (const read of reads) expect(sha256Hex(read)).toBe(sha256);
+  });
+
+  it('says a module is missing and how to get it there', async () => {
+    const missing = 'f'.repeat(64);
+    expect(await store.stat(missing)).toBeUndefined();
+    await expect(store.get(missing)).rejects.toMatchObject({
+      code: ModuleStoreErrorCode.NotFound,
+      message: expect.stringContaining('fetch it first'),
+    });
+  });
+
+  it('refuses an object whose bytes do not hash to its name', async () => {
+    const name = sha256Hex(new Uint8Array([1, 2, 3]));
+    const objects = await new Objm(nc).open(Bucket.Modules);
+    await objects.putBlob({ name }, new Uint8Array([9, 9, 9]));
+    await expect(store.get(name)).rejects.toMatchObject({
+      code: ModuleStoreErrorCode.Corrupt,
+      message: expect.stringContaining(`hash to ${sha256Hex(new Uint8Array([9, 9, 9]))}`),
+    });
+  });
+});
