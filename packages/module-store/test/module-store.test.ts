@@ -53,19 +53,17 @@ describe('ModuleStore against a real nats-server -js', () => {
   it('says a module is missing and how to get it there', async () => {
     const missing = 'f'.repeat(64);
     expect(await store.stat(missing)).toBeUndefined();
-    await expect(store.get(missing)).rejects.toMatchObject({
-      code: ModuleStoreErrorCode.NotFound,
-      message: expect.stringContaining('fetch it first'),
-    });
+    const error = store.get(missing);
+    await expect(error).rejects.toMatchObject({ code: ModuleStoreErrorCode.NotFound });
+    await expect(error).rejects.toThrow('fetch it first');
   });
 
   it('refuses an object whose bytes do not hash to its name', async () => {
     const name = sha256Hex(new Uint8Array([1, 2, 3]));
     const objects = await new Objm(nc).open(Bucket.Modules);
     await objects.putBlob({ name }, new Uint8Array([9, 9, 9]));
-    await expect(store.get(name)).rejects.toMatchObject({
-      code: ModuleStoreErrorCode.Corrupt,
-      message: expect.stringContaining(`hash to ${sha256Hex(new Uint8Array([9, 9, 9]))}`),
-    });
+    const error = store.get(name);
+    await expect(error).rejects.toMatchObject({ code: ModuleStoreErrorCode.Corrupt });
+    await expect(error).rejects.toThrow(`hash to ${sha256Hex(new Uint8Array([9, 9, 9]))}`);
   });
 });
