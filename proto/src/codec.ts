@@ -1,5 +1,6 @@
 import { Decoder, Encoder } from 'cbor-x';
 import { ProtoError, ProtoErrorCode } from './errors.js';
+import type { WireError } from './errors.js';
 
 /** The version every message carries in its `v` field; a reader refuses versions it does not know. */
 export const PROTO_VERSION = 1;
@@ -60,6 +61,15 @@ export class FieldReader {
     return value;
   }
 
+  /** A string from a closed set. */
+  oneOf<T extends string>(key: string, allowed: readonly T[]): T {
+    const value = this.string(key);
+    if (!(allowed as readonly string[]).includes(value)) {
+      throw this.invalid(key, `one of ${allowed.join(', ')} (got "${value}")`);
+    }
+    return value as T;
+  }
+
   optionalString(key: string): string | undefined {
     return this.has(key) ? this.string(key) : undefined;
   }
@@ -88,6 +98,19 @@ export class FieldReader {
       throw this.invalid(key, 'a list of strings');
     }
     return value;
+  }
+
+  /** An error carried in a reply. */
+  wireError(key: string): WireError {
+    const error = this.object(key);
+    return { code: error.string('code'), message: error.string('message') };
+  }
+
+  /** A list of maps, each read with its own reader. */
+  objectList(key: string): FieldReader[] {
+    const value = this.fields[key];
+    if (!Array.isArray(value) || !value.every(isRecord)) throw this.invalid(key, 'a list of maps');
+    return value.map((item, index) => new FieldReader(item, `${this.path}.${key}[${index}]`));
   }
 
   /** A nested map, read with its own reader. */

@@ -1,5 +1,5 @@
 import { decodeMessage, encodeMessage } from './codec.js';
-import type { FieldReader, MessageFields } from './codec.js';
+import type { MessageFields } from './codec.js';
 import type { WireError } from './errors.js';
 import { readRegistrySources } from './registry-sources.js';
 import type { RegistrySources } from './registry-sources.js';
@@ -46,7 +46,7 @@ export function encodeFetchReply(reply: FetchReply): Uint8Array {
 
 export function decodeFetchReply(bytes: Uint8Array): FetchReply {
   const reader = decodeMessage(bytes, 'FetchReply');
-  if (!reader.boolean('ok')) return { ok: false, error: readWireError(reader.object('error')) };
+  if (!reader.boolean('ok')) return { ok: false, error: reader.wireError('error') };
   const module = reader.object('module');
   const manifestDigest = module.optionalString('manifestDigest');
   return {
@@ -59,8 +59,4 @@ export function decodeFetchReply(bytes: Uint8Array): FetchReply {
       metadata: module.has('metadata') ? module.json('metadata') : null,
     },
   };
-}
-
-export function readWireError(reader: FieldReader): WireError {
-  return { code: reader.string('code'), message: reader.string('message') };
 }

@@ -2,7 +2,42 @@ export { PROTO_VERSION, FieldReader } from './codec.js';
 export type { MessageFields } from './codec.js';
 export { ProtoError, ProtoErrorCode } from './errors.js';
 export type { WireError } from './errors.js';
-export { Bucket, QueueGroup, Subject, moduleIndexKey, subjectToken } from './names.js';
+export {
+  Bucket,
+  QueueGroup,
+  Subject,
+  evaluationSubject,
+  evaluatorKey,
+  moduleIndexKey,
+  policyKey,
+  poolPoliciesFilter,
+  poolQueueGroup,
+  subjectToken,
+} from './names.js';
 export type { RegistrySources } from './registry-sources.js';
 export { decodeFetchReply, decodeFetchRequest, encodeFetchReply, encodeFetchRequest } from './fetch.js';
 export type { FetchReply, FetchRequest, FetchedModule } from './fetch.js';
+export {
+  EXECUTION_MODES,
+  FAILURE_POLICIES,
+  POLICY_MODES,
+  decodePolicyConfig,
+  encodePolicyConfig,
+} from './policy-config.js';
+export type {
+  ContextAwareResource,
+  ExecutionModeName,
+  FailurePolicy,
+  PolicyConfig,
+  PolicyMode,
+} from './policy-config.js';
+export {
+  EVALUATION_ORIGINS,
+  decodeEvaluationReply,
+  decodeEvaluationRequest,
+  encodeEvaluationReply,
+  encodeEvaluationRequest,
+} from './evaluation.js';
+export type { EvaluationOrigin, EvaluationReply, EvaluationRequest } from './evaluation.js';
+export { decodeEvaluatorStatus, encodeEvaluatorStatus } from './evaluator-status.js';
+export type { EvaluatorStatus, PolicyLoadFailure } from './evaluator-status.js';

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ProtoErrorCode } from './errors.js';
-import { moduleIndexKey, subjectToken } from './names.js';
+import {
+  evaluationSubject,
+  evaluatorKey,
+  moduleIndexKey,
+  policyKey,
+  poolPoliciesFilter,
+  poolQueueGroup,
+  subjectToken,
+} from './names.js';
 
 describe('subjectToken', () => {
   it.each(['default', 'clusterwide-psp', 'namespaced-team-a-policy', 'pool_1', 'a=b'])(
@@ -23,5 +31,25 @@ describe('moduleIndexKey', () => {
     expect(key).toMatch(/^[0-9a-f]{64}$/);
     expect(moduleIndexKey('registry://ghcr.io/kubewarden/policies/pod-privileged:v0.2.1')).toBe(key);
     expect(moduleIndexKey('registry://ghcr.io/kubewarden/policies/pod-privileged:v0.2.2')).not.toBe(key);
+  });
+});
+
+describe('subject and key builders', () => {
+  it.each([
+    [evaluationSubject('default', 'clusterwide-psp', 3), 'castellan.eval.default.clusterwide-psp.3'],
+    [evaluationSubject('tenant-a', 'namespaced-team-p', 12), 'castellan.eval.tenant-a.namespaced-team-p.12'],
+    [policyKey('default', 'clusterwide-psp'), 'default.clusterwide-psp'],
+    [poolPoliciesFilter('tenant-a'), 'tenant-a.>'],
+    [evaluatorKey('default', 'evaluator-7f9c'), 'default.evaluator-7f9c'],
+    [poolQueueGroup('critical'), 'critical'],
+  ])('%s', (built, expected) => {
+    expect(built).toBe(expected);
+  });
+
+  it('refuses tokens that would change the subject, and revisions that are not positive integers', () => {
+    expect(() => evaluationSubject('a.b', 'p', 1)).toThrow('pool "a.b" cannot be used in a NATS subject');
+    expect(() => policyKey('default', 'group/member')).toThrow('policy id "group/member"');
+    expect(() => evaluationSubject('default', 'p', 0)).toThrow('revision 0 is not a positive integer');
+    expect(() => evaluationSubject('default', 'p', 1.5)).toThrow('revision 1.5');
   });
 });

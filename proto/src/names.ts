@@ -7,6 +7,10 @@ export const Bucket = {
   Modules: 'castellan-modules',
   /** KV: module URL (hashed, see {@link moduleIndexKey}) → the sha256 it last resolved to. */
   ModuleIndex: 'castellan-module-index',
+  /** KV: `<pool>.<policyId>` → {@link PolicyConfig}. */
+  Policies: 'castellan-policies',
+  /** KV: `<pool>.<evaluatorId>` → {@link EvaluatorStatus}. */
+  Evaluators: 'castellan-evaluators',
 } as const;
 
 export type Bucket = (typeof Bucket)[keyof typeof Bucket];
@@ -15,6 +19,44 @@ export type Bucket = (typeof Bucket)[keyof typeof Bucket];
 export const QueueGroup = {
   Fetchers: 'fetchers',
 } as const;
+
+/** The queue group of an evaluator pool: one replica of the pool answers each request. */
+export function poolQueueGroup(pool: string): string {
+  return subjectToken(pool, 'pool');
+}
+
+/**
+ * Where evaluations of one revision of one policy are sent. The revision is part of the subject
+ * so a request only ever reaches an evaluator that has loaded exactly that revision.
+ */
+export function evaluationSubject(pool: string, policyId: string, revision: number): string {
+  return `castellan.eval.${subjectToken(pool, 'pool')}.${subjectToken(policyId, 'policy id')}.${revisionToken(revision)}`;
+}
+
+/** Key of a policy in `Bucket.Policies`. */
+export function policyKey(pool: string, policyId: string): string {
+  return `${subjectToken(pool, 'pool')}.${subjectToken(policyId, 'policy id')}`;
+}
+
+/** Key filter matching every policy of a pool in `Bucket.Policies`. */
+export function poolPoliciesFilter(pool: string): string {
+  return `${subjectToken(pool, 'pool')}.>`;
+}
+
+/** Key of an evaluator's status in `Bucket.Evaluators`. */
+export function evaluatorKey(pool: string, evaluatorId: string): string {
+  return `${subjectToken(pool, 'pool')}.${subjectToken(evaluatorId, 'evaluator id')}`;
+}
+
+function revisionToken(revision: number): string {
+  if (!Number.isSafeInteger(revision) || revision < 1) {
+    throw new ProtoError(
+      ProtoErrorCode.SubjectTokenInvalid,
+      `revision ${revision} is not a positive integer`,
+    );
+  }
+  return String(revision);
+}
 
 /** Subjects with no variable part. */
 export const Subject = {
