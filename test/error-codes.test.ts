@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { ControlErrorCode } from '@castellan/control';
 import { ModuleStoreErrorCode } from '@castellan/module-store';
 import { ProtoErrorCode } from '@castellan/proto';
 import { RuntimeErrorCode } from '@castellan/runtime';
@@ -9,6 +10,7 @@ const CODES_BY_PREFIX: Record<string, Record<string, string>> = {
   CASTELLAN_RUNTIME_: RuntimeErrorCode,
   CASTELLAN_PROTO_: ProtoErrorCode,
   CASTELLAN_MODULE_STORE_: ModuleStoreErrorCode,
+  CASTELLAN_CONTROL_: ControlErrorCode,
 };
 
 describe('docs/errors.md', () => {

@@ -1,0 +1,43 @@
+import { decodeFetchReply, encodeFetchRequest, Subject } from '@castellan/proto';
+import type { FetchedModule, FetchRequest, WireError } from '@castellan/proto';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { ControlError, ControlErrorCode } from './errors.js';
+
+/** A cold pull of a 20 MB module from a slow registry takes a while; the fetcher bounds its retries. */
+export const DEFAULT_FETCH_TIMEOUT_MS = 120_000;
+
+/** A fetch the fetcher answered with an error: the error's own code and message. */
+export class FetchFailure extends Error {
+  override readonly name = 'FetchFailure';
+  readonly code: string;
+
+  constructor(error: WireError) {
+    super(error.message);
+    this.code = error.code;
+  }
+}
+
+/** Asks the fetchers (`Subject.Fetch`) to put a module in the module store. */
+export class FetchClient {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly timeoutMs = DEFAULT_FETCH_TIMEOUT_MS,
+  ) {}
+
+  async fetch(request: FetchRequest): Promise<FetchedModule> {
+    let reply;
+    try {
+      reply = await this.nc.request(Subject.Fetch, encodeFetchRequest(request), { timeout: this.timeoutMs });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new ControlError(
+        ControlErrorCode.FetcherUnavailable,
+        `no fetcher answered for ${request.url} (${reason}); is a fetcher running on this NATS?`,
+        { cause: error },
+      );
+    }
+    const decoded = decodeFetchReply(reply.data);
+    if (!decoded.ok) throw new FetchFailure(decoded.error);
+    return decoded.module;
+  }
+}

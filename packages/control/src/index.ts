@@ -1,0 +1,7 @@
+export { ControlError, ControlErrorCode } from './errors.js';
+export { DEFAULT_FAILURE_POLICY, DEFAULT_POLICY_TIMEOUT_SECONDS } from './desired-policy.js';
+export type { DesiredPolicy } from './desired-policy.js';
+export { parsePoliciesFile } from './policies-file.js';
+export { DEFAULT_FETCH_TIMEOUT_MS, FetchClient, FetchFailure } from './fetch-client.js';
+export { PolicyPublisher } from './policy-publisher.js';
+export type { PublishOutcome } from './policy-publisher.js';
