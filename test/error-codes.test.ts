@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ControlErrorCode } from '@castellan/control';
+import { FetchErrorCode } from '@castellan/fetcher';
 import { ModuleStoreErrorCode } from '@castellan/module-store';
 import { ProtoErrorCode } from '@castellan/proto';
 import { RuntimeErrorCode } from '@castellan/runtime';
@@ -11,6 +12,7 @@ const CODES_BY_PREFIX: Record<string, Record<string, string>> = {
   CASTELLAN_PROTO_: ProtoErrorCode,
   CASTELLAN_MODULE_STORE_: ModuleStoreErrorCode,
   CASTELLAN_CONTROL_: ControlErrorCode,
+  CASTELLAN_FETCH_: FetchErrorCode,
 };
 
 describe('docs/errors.md', () => {
