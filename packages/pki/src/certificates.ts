@@ -1,0 +1,108 @@
+// @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata API.
+import 'reflect-metadata';
+import { webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+
+x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+
+const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Clocks of the apiserver and the gateway may disagree a little. */
+const BACKDATE_MS = 5 * 60 * 1000;
+
+/** A certificate and its private key, PEM-encoded (the key as PKCS #8). */
+export interface CertificateAndKey {
+  certPem: string;
+  keyPem: string;
+}
+
+export interface AuthorityOptions {
+  commonName: string;
+  validityDays: number;
+}
+
+export interface LeafOptions {
+  commonName: string;
+  dnsNames?: string[];
+  ipAddresses?: string[];
+  validityDays: number;
+  /** What the certificate is for: a TLS server (default) or a TLS client. */
+  usage?: 'server' | 'client';
+}
+
+/** A self-signed ECDSA P-256 certificate authority. */
+export async function createCertificateAuthority({
+  commonName,
+  validityDays,
+}: AuthorityOptions): Promise<CertificateAndKey> {
+  const keys = await generateKeys();
+  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
+    name: `CN=${commonName}`,
+    keys,
+    signingAlgorithm: ALGORITHM,
+    ...validity(validityDays),
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { certPem: certificate.toString('pem'), keyPem: await exportKey(keys.privateKey) };
+}
+
+/** An ECDSA P-256 certificate signed by `authority`, for the given names. */
+export async function issueCertificate(
+  authority: CertificateAndKey,
+  options: LeafOptions,
+): Promise<CertificateAndKey> {
+  const issuer = new x509.X509Certificate(authority.certPem);
+  const signingKey = await importKey(authority.keyPem);
+  const keys = await generateKeys();
+  const names: x509.JsonGeneralName[] = [
+    ...(options.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(options.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+  ];
+  const certificate = await x509.X509CertificateGenerator.create({
+    subject: `CN=${options.commonName}`,
+    issuer: issuer.subject,
+    publicKey: keys.publicKey,
+    signingKey,
+    signingAlgorithm: ALGORITHM,
+    ...validity(options.validityDays),
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([
+        options.usage === 'client' ? x509.ExtendedKeyUsage.clientAuth : x509.ExtendedKeyUsage.serverAuth,
+      ]),
+      ...(names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : []),
+      await x509.AuthorityKeyIdentifierExtension.create(issuer),
+    ],
+  });
+  return { certPem: certificate.toString('pem'), keyPem: await exportKey(keys.privateKey) };
+}
+
+/** When the (first) certificate in a PEM stops being valid. */
+export function certificateExpiry(certPem: string): Date {
+  return new x509.X509Certificate(certPem).notAfter;
+}
+
+function validity(days: number): { notBefore: Date; notAfter: Date } {
+  const now = Date.now();
+  return { notBefore: new Date(now - BACKDATE_MS), notAfter: new Date(now + days * DAY_MS) };
+}
+
+async function generateKeys(): Promise<CryptoKeyPair> {
+  return (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
+}
+
+async function exportKey(key: CryptoKey): Promise<string> {
+  const der = await webcrypto.subtle.exportKey('pkcs8', key);
+  return x509.PemConverter.encode(der, 'PRIVATE KEY');
+}
+
+async function importKey(pem: string): Promise<CryptoKey> {
+  const [der] = x509.PemConverter.decode(pem);
+  if (!der) throw new Error('the authority key PEM holds no key');
+  return webcrypto.subtle.importKey('pkcs8', der, ALGORITHM, false, ['sign']);
+}

@@ -1,0 +1,2 @@
+export { certificateExpiry, createCertificateAuthority, issueCertificate } from './certificates.js';
+export type { AuthorityOptions, CertificateAndKey, LeafOptions } from './certificates.js';
