@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import { access, constants, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CliError } from '../cli-error.js';
+
+/** Room for the apiserver's 3 MiB requests plus the envelope (the value our deployments use). */
+const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
+const STARTUP_TIMEOUT_MS = 10_000;
+/** Debian installs the server in sbin, which is not on every user's PATH. */
+const EXTRA_DIRS = ['/usr/sbin', '/usr/local/sbin'];
+
+export interface LocalNats {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A `nats-server -js` on a free loopback port, its JetStream store kept in `dir` so modules
+ * fetched by one `castellan up` are still there the next time.
+ */
+export async function startLocalNats(dir: string): Promise<LocalNats> {
+  const binary = await findNatsServer();
+  await mkdir(dir, { recursive: true });
+  for (const name of await readdir(dir)) if (name.endsWith('.ports')) await rm(join(dir, name));
+  const configPath = join(dir, 'nats.conf');
+  await writeFile(
+    configPath,
+    [
+      'listen: "127.0.0.1:-1"',
+      `max_payload: ${MAX_PAYLOAD_BYTES}`,
+      `ports_file_dir: "${dir}"`,
+      `jetstream { store_dir: "${join(dir, 'jetstream')}" }`,
+    ].join('\n'),
+  );
+  const child = spawn(binary, ['-c', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let output = '';
+  child.stderr.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4096)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new CliError(`nats-server exited at start:\n${output}`);
+    const portsFile = (await readdir(dir)).find((name) => name.endsWith('.ports'));
+    if (portsFile && output.includes('Server is ready')) {
+      const ports = JSON.parse(await readFile(join(dir, portsFile), 'utf8')) as { nats?: string[] };
+      const url = ports.nats?.[0];
+      if (url) {
+        return {
+          url,
+          stop: async () => {
+            if (child.exitCode === null) child.kill('SIGTERM');
+            await exited;
+          },
+        };
+      }
+    }
+    await sleep(25);
+  }
+  child.kill('SIGKILL');
+  throw new CliError(`nats-server did not start within ${STARTUP_TIMEOUT_MS / 1000} s:\n${output}`);
+}
+
+async function findNatsServer(): Promise<string> {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...EXTRA_DIRS];
+  for (const dir of dirs) {
+    const candidate = join(dir, 'nats-server');
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  throw new CliError(
+    'nats-server not found: install it (`sudo apt-get install nats-server`) or point NATS_URL at a running server',
+  );
+}
