@@ -27,5 +27,5 @@ export function formatServiceLine(service: string, line: string): string {
   );
   const error = record.err as { message?: string } | undefined;
   if (error?.message) fields.push(`error="${error.message}"`);
-  return `${service.padEnd(9)} ${level.padEnd(5)} ${String(record.msg ?? '')} ${fields.join(' ')}`.trimEnd();
+  return `${service.padEnd(9)} ${level.padEnd(5)} ${typeof record.msg === 'string' ? record.msg : ''} ${fields.join(' ')}`.trimEnd();
 }
