@@ -4,6 +4,7 @@ import { registerAnnotate } from './commands/annotate.js';
 import { registerBench } from './commands/bench.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
+import { registerUp } from './commands/up.js';
 
 export function buildProgram(): Command {
   const program = new Command('castellan')
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerInspect(program);
   registerAnnotate(program);
+  registerUp(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

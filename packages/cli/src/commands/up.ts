@@ -1,0 +1,195 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FetchClient, PolicyPublisher } from '@castellan/control';
+import type { PublishOutcome } from '@castellan/control';
+import { connect } from '@nats-io/transport-node';
+import { InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { CliError } from '../cli-error.js';
+import { ensureGatewayTls } from '../up/gateway-tls.js';
+import { startLocalNats } from '../up/local-nats.js';
+import type { LocalNats } from '../up/local-nats.js';
+import { formatServiceLine } from '../up/log-lines.js';
+import { syncPoliciesFile } from '../up/policies-sync.js';
+import { startService } from '../up/service-process.js';
+import type { ServiceName, ServiceProcess } from '../up/service-process.js';
+
+/** Standalone mode serves one pool. */
+const POOL = 'default';
+const READY_TIMEOUT_MS = 60_000;
+
+interface UpFlags {
+  policies: string;
+  port: number;
+  readinessPort: number;
+  stateDir: string;
+  workers?: number;
+  logLevel: string;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new InvalidArgumentError('must be a port number');
+  return port;
+}
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('run Castellan locally: NATS, fetcher, one evaluator and the HTTPS gateway; Ctrl-C stops it')
+    .option(
+      '-p, --policies <file>',
+      'policy-server policies file (spec §6.2); edits roll out live',
+      'policies.yml',
+    )
+    .option('--port <port>', 'HTTPS port of the gateway', parsePort, 8443)
+    .option('--readiness-port <port>', 'plain-HTTP port for /readiness and /metrics', parsePort, 8081)
+    .option(
+      '--state-dir <dir>',
+      'where the local NATS store and certificates live',
+      join(homedir(), '.cache', 'castellan', 'up'),
+    )
+    .option('--workers <n>', 'evaluation worker threads (default: one per CPU)', (v) => parsePort(v))
+    .option('--log-level <level>', 'service log level (info, debug, warn…)', 'info')
+    .action(async (flags: UpFlags) => up(flags));
+}
+
+async function up(flags: UpFlags): Promise<void> {
+  const policiesPath = resolve(flags.policies);
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  const services: ServiceProcess[] = [];
+  let nats: LocalNats | undefined;
+  let stopping = false;
+  const onLine = (name: ServiceName, line: string) =>
+    process.stderr.write(`${formatServiceLine(name, line)}\n`);
+
+  const shutdown = async () => {
+    stopping = true;
+    for (const service of [...services].reverse()) await service.stop();
+    await nats?.stop();
+  };
+
+  try {
+    const natsUrl = process.env.NATS_URL ?? (nats = await startLocalNats(join(flags.stateDir, 'nats'))).url;
+    say(
+      `✓ NATS       ${natsUrl}${nats ? ` (local, store in ${join(flags.stateDir, 'nats')})` : ' (NATS_URL)'}`,
+    );
+    const tls = await ensureGatewayTls(join(flags.stateDir, 'tls'));
+
+    const common = { CASTELLAN_NATS_URL: natsUrl, CASTELLAN_LOG_LEVEL: flags.logLevel };
+    services.push(startService('fetcher', common, onLine));
+    services.push(
+      startService(
+        'evaluator',
+        {
+          ...common,
+          CASTELLAN_POOL: POOL,
+          ...(flags.workers ? { CASTELLAN_WORKERS: String(flags.workers) } : {}),
+        },
+        onLine,
+      ),
+    );
+    for (const service of services) watchExit(service, () => stopping);
+    say('✓ services   fetcher, evaluator (pool "default") started');
+
+    const nc = await connect({ servers: natsUrl, name: 'castellan-up' });
+    const publisher = await PolicyPublisher.open(nc, new FetchClient(nc));
+    const sync = syncPoliciesFile(policiesPath, publisher, POOL);
+    say(`… policies   fetching the modules of ${policiesPath}`);
+    reportOutcomes(await sync.apply().catch(toCliError), say);
+
+    const gateway = startService(
+      'gateway',
+      {
+        ...common,
+        CASTELLAN_GATEWAY_ADDRESS: '127.0.0.1',
+        CASTELLAN_GATEWAY_PORT: String(flags.port),
+        CASTELLAN_READINESS_PORT: String(flags.readinessPort),
+        CASTELLAN_TLS_CERT_FILE: tls.certPath,
+        CASTELLAN_TLS_KEY_FILE: tls.keyPath,
+      },
+      onLine,
+    );
+    services.push(gateway);
+    watchExit(gateway, () => stopping);
+    await waitUntilReady(flags.readinessPort);
+
+    const url = `https://127.0.0.1:${flags.port}`;
+    say('');
+    say(`Castellan is up. Gateway: ${url}   CA certificate: ${tls.caPath}`);
+    say('Try it:');
+    say(
+      `  curl --cacert ${tls.caPath} -H 'Content-Type: application/json' \\\n` +
+        `    --data @examples/requests/privileged-pod.json ${url}/validate/<policy id>`,
+    );
+    say(`Editing ${policiesPath} rolls the change out live. Ctrl-C stops everything.`);
+
+    sync.follow(
+      (outcomes) => reportOutcomes(outcomes, say),
+      (error) => say(`✗ policies   ${error.message}`),
+    );
+    await waitForSignal();
+    say('stopping…');
+    sync.stop();
+    await nc.close();
+  } finally {
+    await shutdown();
+  }
+}
+
+function reportOutcomes(outcomes: PublishOutcome[], say: (line: string) => void): void {
+  for (const outcome of outcomes) {
+    switch (outcome.result) {
+      case 'failed':
+        say(`✗ ${outcome.policyId}: ${outcome.error.message}`);
+        break;
+      case 'removed':
+        say(`✓ ${outcome.policyId}: removed`);
+        break;
+      default:
+        say(
+          `✓ ${outcome.policyId}: ${outcome.result}, revision ${outcome.revision}, module sha256:${outcome.config.module.sha256.slice(0, 12)}`,
+        );
+    }
+  }
+}
+
+function watchExit(service: ServiceProcess, stopping: () => boolean): void {
+  void service.exited.then((code) => {
+    if (!stopping())
+      process.stderr.write(
+        `castellan: the ${service.name} stopped unexpectedly (${code}); see its log above\n`,
+      );
+  });
+}
+
+async function waitUntilReady(port: number): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const ready = await fetch(`http://127.0.0.1:${port}/readiness`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ready) return;
+    await sleep(100);
+  }
+  throw new CliError(`the gateway was not ready after ${READY_TIMEOUT_MS / 1000} s; see its log above`);
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+}
+
+function toCliError(error: unknown): never {
+  throw new CliError(error instanceof Error ? error.message : String(error));
+}
