@@ -1,7 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { ControlErrorCode } from '@castellan/control';
+import { EvaluatorErrorCode } from '@castellan/evaluator';
 import { FetchErrorCode } from '@castellan/fetcher';
+import { GatewayErrorCode } from '@castellan/gateway';
 import { ModuleStoreErrorCode } from '@castellan/module-store';
+import { OciErrorCode } from '@castellan/oci';
 import { ProtoErrorCode } from '@castellan/proto';
 import { RuntimeErrorCode } from '@castellan/runtime';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +16,9 @@ const CODES_BY_PREFIX: Record<string, Record<string, string>> = {
   CASTELLAN_MODULE_STORE_: ModuleStoreErrorCode,
   CASTELLAN_CONTROL_: ControlErrorCode,
   CASTELLAN_FETCH_: FetchErrorCode,
+  CASTELLAN_OCI_: OciErrorCode,
+  CASTELLAN_EVAL_: EvaluatorErrorCode,
+  CASTELLAN_GATEWAY_: GatewayErrorCode,
 };
 
 describe('docs/errors.md', () => {

@@ -1,0 +1,117 @@
+import { decodeEvaluationRequest } from '@castellan/proto';
+import type { EvaluationReply, EvaluationRequest, MessageFields } from '@castellan/proto';
+import { rejection } from '@castellan/runtime';
+import type { AdmissionResponse, PolicyEvaluator } from '@castellan/runtime';
+import { EvaluatorErrorCode, toWireError } from './errors.js';
+import type { RevisionState } from './revision-state.js';
+
+/** The revision a subscription serves. */
+export interface EvaluationTarget {
+  policyId: string;
+  revision: number;
+  state: RevisionState;
+}
+
+/** The reply to send and what to log about it. */
+export interface EvaluationOutcome {
+  reply: EvaluationReply;
+  /** From the envelope, when it could be read. */
+  uid?: string;
+  origin?: EvaluationRequest['origin'];
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * Answers one evaluation request for one revision. Never throws: an envelope or body that cannot be
+ * read, a deadline already past, or an unexpected failure become `{ok: false, error}`; a policy that
+ * failed to load answers with its deny; anything the policy does (trap, timeout, memory) is already
+ * a verdict from the runtime.
+ */
+export async function answerEvaluation(
+  data: Uint8Array,
+  target: EvaluationTarget,
+  evaluator: PolicyEvaluator,
+  now: () => number = Date.now,
+): Promise<EvaluationOutcome> {
+  let request: EvaluationRequest;
+  try {
+    request = decodeEvaluationRequest(data);
+  } catch (error) {
+    return { reply: { ok: false, error: toWireError(error, EvaluatorErrorCode.BodyInvalid, 'envelope') } };
+  }
+  const { uid, origin } = request;
+  const fail = (code: EvaluatorErrorCode, message: string): EvaluationOutcome => ({
+    reply: { ok: false, error: { code, message } },
+    uid,
+    origin,
+  });
+
+  if (request.policyId !== target.policyId || request.revision !== target.revision) {
+    return fail(
+      EvaluatorErrorCode.RequestMisrouted,
+      `the request names policy "${request.policyId}" revision ${request.revision}, but was sent to the subject of policy "${target.policyId}" revision ${target.revision}`,
+    );
+  }
+  if (request.deadline <= now()) {
+    return fail(
+      EvaluatorErrorCode.DeadlinePassed,
+      `the request's deadline passed ${now() - request.deadline} ms before an evaluator took it; it was not evaluated`,
+    );
+  }
+  const { state } = target;
+  if (state.kind === 'failed') {
+    return {
+      reply: { ok: true, response: wireResponse(rejection(uid, state.error.message, 500)) },
+      uid,
+      origin,
+    };
+  }
+
+  let document: unknown;
+  try {
+    document = JSON.parse(utf8.decode(request.body));
+  } catch (error) {
+    return fail(
+      EvaluatorErrorCode.BodyInvalid,
+      `the ${origin} body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  if (
+    typeof document !== 'object' ||
+    document === null ||
+    Array.isArray(document) ||
+    !('request' in document)
+  ) {
+    return fail(
+      EvaluatorErrorCode.BodyInvalid,
+      origin === 'validate_raw'
+        ? 'the validate_raw body must be a JSON object with a "request" field'
+        : 'the body must be an AdmissionReview: a JSON object with a "request" field',
+    );
+  }
+
+  try {
+    const response = await evaluator.validate(state.policy, document, { raw: origin === 'validate_raw' });
+    return { reply: { ok: true, response: wireResponse(response) }, uid, origin };
+  } catch (error) {
+    // The runtime's own checks of the AdmissionRequest keep their code (CASTELLAN_RUNTIME_REQUEST_INVALID).
+    const wire = toWireError(error, EvaluatorErrorCode.EvaluationFailed, `policy ${target.policyId}`);
+    return { reply: { ok: false, error: wire }, uid, origin };
+  }
+}
+
+/** The response as a CBOR map: fields left undefined are dropped rather than sent as CBOR `undefined`. */
+function wireResponse(response: AdmissionResponse): MessageFields {
+  return withoutUndefined(response) as MessageFields;
+}
+
+function withoutUndefined(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutUndefined);
+  if (typeof value !== 'object' || value === null) return value;
+  const fields: MessageFields = {};
+  for (const [key, field] of Object.entries(value)) {
+    if (field !== undefined) fields[key] = withoutUndefined(field);
+  }
+  return fields;
+}

@@ -1,0 +1,23 @@
+/** Errors of the gateway service; codes are listed in docs/errors.md. */
+export const GatewayErrorCode = {
+  ConfigInvalid: 'CASTELLAN_GATEWAY_CONFIG_INVALID',
+  TlsMaterialInvalid: 'CASTELLAN_GATEWAY_TLS_MATERIAL_INVALID',
+  ListenFailed: 'CASTELLAN_GATEWAY_LISTEN_FAILED',
+} as const;
+
+export type GatewayErrorCode = (typeof GatewayErrorCode)[keyof typeof GatewayErrorCode];
+
+export class GatewayError extends Error {
+  override readonly name = 'GatewayError';
+  readonly code: GatewayErrorCode;
+
+  constructor(code: GatewayErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** The message of any thrown value, for log lines and failure-policy reasons. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

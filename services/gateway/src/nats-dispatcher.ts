@@ -1,0 +1,72 @@
+import { decodeEvaluationReply, encodeEvaluationRequest, evaluationSubject } from '@castellan/proto';
+import type { AdmissionResponse } from '@castellan/runtime';
+import { RequestError, TimeoutError } from '@nats-io/nats-core';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { EvaluationCall, EvaluationDispatcher, EvaluationOutcome, PolicyRoutes } from './dispatch.js';
+
+/**
+ * Sends each evaluation to the evaluator pool over NATS (request/reply on the subject of the
+ * routed revision; the pool's queue group picks one evaluator) and reports when none answers.
+ */
+export class NatsDispatcher implements EvaluationDispatcher {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly routes: PolicyRoutes,
+  ) {}
+
+  async evaluate(call: EvaluationCall): Promise<EvaluationOutcome> {
+    const deadline = Date.now() + call.timeoutMs;
+    let { route } = call;
+    for (;;) {
+      if (route.revision === 0) {
+        return unavailable(`no live evaluator of pool "${route.pool}" has loaded policy ${route.policyId}`);
+      }
+      const outcome = await this.send(call, route.revision, deadline);
+      if (outcome !== 'no-responders') return outcome;
+      // The revision was retired between reading the route and sending: follow the newer one.
+      const current = this.routes.get(route.policyId);
+      if (!current || current.revision === route.revision || Date.now() >= deadline) {
+        return unavailable(`no evaluator of pool "${route.pool}" serves revision ${route.revision}`);
+      }
+      route = current;
+    }
+  }
+
+  private async send(
+    call: EvaluationCall,
+    revision: number,
+    deadline: number,
+  ): Promise<EvaluationOutcome | 'no-responders'> {
+    const { route } = call;
+    const request = encodeEvaluationRequest({
+      policyId: route.policyId,
+      revision,
+      origin: call.origin,
+      body: call.body,
+      uid: call.uid,
+      deadline,
+    });
+    const timeout = Math.max(1, deadline - Date.now());
+    try {
+      const reply = decodeEvaluationReply(
+        (await this.nc.request(evaluationSubject(route.pool, route.policyId, revision), request, { timeout }))
+          .data,
+      );
+      if (reply.ok) return { kind: 'verdict', response: reply.response as unknown as AdmissionResponse };
+      return unavailable(`the evaluator failed: ${reply.error.message} (${reply.error.code})`);
+    } catch (error) {
+      if (error instanceof RequestError && error.isNoResponders()) return 'no-responders';
+      if (
+        error instanceof TimeoutError ||
+        (error instanceof RequestError && error.cause instanceof TimeoutError)
+      ) {
+        return unavailable(`no reply within ${timeout} ms`);
+      }
+      return unavailable(error instanceof Error ? error.message : String(error));
+    }
+  }
+}
+
+function unavailable(reason: string): EvaluationOutcome {
+  return { kind: 'unavailable', reason };
+}

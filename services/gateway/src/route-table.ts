@@ -1,0 +1,154 @@
+import { Bucket, decodeEvaluatorStatus, decodePolicyConfig } from '@castellan/proto';
+import type { EvaluatorStatus, PolicyConfig } from '@castellan/proto';
+import { Kvm } from '@nats-io/kv';
+import type { KvEntry } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { Logger } from 'pino';
+import type { PolicyRoute, PolicyRoutes } from './dispatch.js';
+import { mirrorKv } from './kv-mirror.js';
+import type { KvMirror } from './kv-mirror.js';
+
+/** An evaluator that missed this many heartbeats is no longer counted on. */
+const MISSED_HEARTBEATS = 3;
+/** Configs kept per policy, so the revision being routed to still has its own settings. */
+const REVISIONS_KEPT = 8;
+
+interface KnownPolicy {
+  pool: string;
+  /** Revision → config, oldest first. */
+  configs: Map<number, PolicyConfig>;
+}
+
+interface KnownEvaluator {
+  status: EvaluatorStatus;
+  /** Local clock time of the last status write seen: liveness never compares two machines' clocks. */
+  seenAt: number;
+}
+
+/**
+ * The gateway's replica of the policy and evaluator KVs, answering "where does a request for
+ * this policy go". A policy is routed to the oldest revision any live evaluator of its pool still
+ * reports: evaluators keep serving a revision until every live evaluator has loaded the next one,
+ * so that revision always has a subscriber that loaded exactly it (docs/rollout.md).
+ */
+export class RouteTable implements PolicyRoutes {
+  private readonly policies = new Map<string, KnownPolicy>();
+  private readonly evaluators = new Map<string, KnownEvaluator>();
+  private readonly mirrors: KvMirror[] = [];
+
+  private constructor(
+    private readonly logger: Logger,
+    private readonly now: () => number,
+  ) {}
+
+  /** Starts following both KVs; resolves once their current contents are known. */
+  static async start(nc: NatsConnection, logger: Logger, now: () => number = Date.now): Promise<RouteTable> {
+    const table = new RouteTable(logger, now);
+    const kvm = new Kvm(nc);
+    const [policies, evaluators] = await Promise.all([
+      kvm.create(Bucket.Policies),
+      kvm.create(Bucket.Evaluators),
+    ]);
+    table.mirrors.push(
+      await mirrorKv(policies, (entry) => table.onPolicy(entry)),
+      await mirrorKv(evaluators, (entry, isUpdate) => table.onEvaluator(entry, isUpdate)),
+    );
+    await Promise.all(table.mirrors.map((mirror) => mirror.ready));
+    return table;
+  }
+
+  get(policyId: string): PolicyRoute | undefined {
+    const policy = this.policies.get(policyId);
+    if (!policy) return undefined;
+    const revision = this.servedRevision(policy.pool, policyId);
+    const config = configFor(policy, revision);
+    return {
+      policyId,
+      pool: policy.pool,
+      revision,
+      policyMode: config.policyMode,
+      allowedToMutate: config.allowedToMutate,
+      ...(config.customMessage !== undefined ? { customMessage: config.customMessage } : {}),
+      timeoutSeconds: config.timeoutSeconds,
+      failurePolicy: config.failurePolicy,
+    };
+  }
+
+  /** True once at least one live evaluator serves every known policy. */
+  allPoliciesServed(): boolean {
+    return [...this.policies].every(([policyId, policy]) => this.servedRevision(policy.pool, policyId) > 0);
+  }
+
+  stop(): void {
+    for (const mirror of this.mirrors) mirror.stop();
+  }
+
+  /** The oldest revision a live evaluator of the pool reports; 0 when none serves the policy. */
+  private servedRevision(pool: string, policyId: string): number {
+    const now = this.now();
+    let oldest = 0;
+    for (const { status, seenAt } of this.evaluators.values()) {
+      if (status.pool !== pool || status.draining) continue;
+      if (now - seenAt > MISSED_HEARTBEATS * status.heartbeatIntervalMs) continue;
+      const revision = status.loaded[policyId];
+      if (revision !== undefined && (oldest === 0 || revision < oldest)) oldest = revision;
+    }
+    return oldest;
+  }
+
+  private onPolicy(entry: KvEntry): void {
+    if (entry.operation !== 'PUT') {
+      const policyId = entry.key.slice(entry.key.indexOf('.') + 1);
+      this.policies.delete(policyId);
+      return;
+    }
+    let config: PolicyConfig;
+    try {
+      config = decodePolicyConfig(entry.value);
+    } catch (error) {
+      this.logger.error({ key: entry.key, err: error }, 'unreadable policy config ignored');
+      return;
+    }
+    const known = this.policies.get(config.policyId);
+    const policy =
+      known?.pool === config.pool ? known : { pool: config.pool, configs: new Map<number, PolicyConfig>() };
+    if (known && known.pool !== config.pool) {
+      this.logger.warn({ policyId: config.policyId, pool: config.pool }, 'policy moved to another pool');
+    }
+    policy.configs.set(entry.revision, config);
+    while (policy.configs.size > REVISIONS_KEPT) {
+      const oldest = policy.configs.keys().next().value;
+      if (oldest === undefined) break;
+      policy.configs.delete(oldest);
+    }
+    this.policies.set(config.policyId, policy);
+  }
+
+  private onEvaluator(entry: KvEntry, isUpdate: boolean): void {
+    if (entry.operation !== 'PUT') {
+      this.evaluators.delete(entry.key);
+      return;
+    }
+    try {
+      const status = decodeEvaluatorStatus(entry.value);
+      // A status already there when the gateway started may be a dead evaluator's last word: date
+      // it by its own heartbeat (never in the future) rather than by when the gateway read it.
+      const now = this.now();
+      this.evaluators.set(entry.key, { status, seenAt: isUpdate ? now : Math.min(now, status.heartbeat) });
+    } catch (error) {
+      this.logger.error({ key: entry.key, err: error }, 'unreadable evaluator status ignored');
+    }
+  }
+}
+
+/** The config of the routed revision, else the newest older one, else the newest. */
+function configFor(policy: KnownPolicy, revision: number): PolicyConfig {
+  let chosen: PolicyConfig | undefined;
+  let newest: PolicyConfig | undefined;
+  for (const [configRevision, config] of policy.configs) {
+    newest = config;
+    if (configRevision <= revision) chosen = config;
+  }
+  // A known policy always holds at least one config.
+  return (chosen ?? newest)!;
+}

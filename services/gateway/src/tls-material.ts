@@ -1,0 +1,105 @@
+/**
+ * The serving certificate, its key and the client CAs, read from PEM files and checked before use:
+ * a pair that does not match, or a file caught half-written, is refused with a message naming it.
+ */
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
+import type { SecureContextOptions } from 'node:tls';
+import { GatewayError, GatewayErrorCode, describeError } from './errors.js';
+
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  /** Client CA bundles; empty when clients are not authenticated. */
+  clientCaFiles: readonly string[];
+}
+
+export interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  clientCas: Buffer[];
+  /** For logs: which certificate is being served. */
+  description: { subject: string; serialNumber: string; validTo: string };
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+export async function loadTlsMaterial(files: TlsFiles): Promise<TlsMaterial> {
+  const [cert, key, clientCas] = await Promise.all([
+    readPem(files.certFile),
+    readPem(files.keyFile),
+    Promise.all(files.clientCaFiles.map((path) => readPem(path))),
+  ]);
+  const certificate = parseCertificate(cert, files.certFile);
+  try {
+    if (!certificate.checkPrivateKey(createPrivateKey(key))) {
+      throw invalid(`the key in ${files.keyFile} does not belong to the certificate in ${files.certFile}`);
+    }
+  } catch (error) {
+    if (error instanceof GatewayError) throw error;
+    throw invalid(`${files.keyFile} is not a PEM private key: ${describeError(error)}`, error);
+  }
+  clientCas.forEach((bundle, index) => checkCaBundle(bundle, files.clientCaFiles[index] ?? ''));
+  const material: TlsMaterial = {
+    cert,
+    key,
+    clientCas,
+    description: {
+      subject: certificate.subject,
+      serialNumber: certificate.serialNumber,
+      validTo: certificate.validTo,
+    },
+  };
+  try {
+    createSecureContext(secureContextOptions(material));
+  } catch (error) {
+    throw invalid(`OpenSSL refused the TLS material: ${describeError(error)}`, error);
+  }
+  return material;
+}
+
+/** The options of both the initial server and every `setSecureContext` (which resets what it is not given). */
+export function secureContextOptions(material: TlsMaterial): SecureContextOptions {
+  return {
+    cert: material.cert,
+    key: material.key,
+    ...(material.clientCas.length > 0 ? { ca: material.clientCas } : {}),
+    minVersion: 'TLSv1.2',
+  };
+}
+
+export function sameTlsMaterial(a: TlsMaterial, b: TlsMaterial): boolean {
+  return (
+    a.cert.equals(b.cert) &&
+    a.key.equals(b.key) &&
+    a.clientCas.length === b.clientCas.length &&
+    a.clientCas.every((ca, index) => b.clientCas[index]?.equals(ca) === true)
+  );
+}
+
+async function readPem(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw invalid(`cannot read ${path}: ${describeError(error)}`, error);
+  }
+}
+
+function parseCertificate(pem: Buffer, path: string): X509Certificate {
+  try {
+    return new X509Certificate(pem);
+  } catch (error) {
+    throw invalid(`${path} is not a PEM certificate: ${describeError(error)}`, error);
+  }
+}
+
+function checkCaBundle(bundle: Buffer, path: string): void {
+  const certificates = bundle.toString('utf8').match(PEM_CERTIFICATE) ?? [];
+  if (certificates.length === 0) throw invalid(`${path} holds no PEM certificate`);
+  for (const certificate of certificates) parseCertificate(Buffer.from(certificate), path);
+}
+
+function invalid(message: string, cause?: unknown): GatewayError {
+  return new GatewayError(GatewayErrorCode.TlsMaterialInvalid, message, { cause });
+}
