@@ -1,10 +1,14 @@
 import { decodeFetchReply, encodeFetchRequest, Subject } from '@castellan/proto';
 import type { FetchedModule, FetchRequest, WireError } from '@castellan/proto';
+import { RequestError } from '@nats-io/nats-core';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ControlError, ControlErrorCode } from './errors.js';
 
 /** A cold pull of a 20 MB module from a slow registry takes a while; the fetcher bounds its retries. */
 export const DEFAULT_FETCH_TIMEOUT_MS = 120_000;
+/** How long to wait before asking again when no fetcher is subscribed. */
+const NO_RESPONDERS_PAUSE_MS = 250;
 
 /** A fetch the fetcher answered with an error: the error's own code and message. */
 export class FetchFailure extends Error {
@@ -24,17 +28,31 @@ export class FetchClient {
     private readonly timeoutMs = DEFAULT_FETCH_TIMEOUT_MS,
   ) {}
 
+  /**
+   * Fetches through whichever fetcher answers. While none is subscribed (fetchers starting or
+   * restarting) the request is repeated until the timeout.
+   */
   async fetch(request: FetchRequest): Promise<FetchedModule> {
+    const deadline = Date.now() + this.timeoutMs;
     let reply;
-    try {
-      reply = await this.nc.request(Subject.Fetch, encodeFetchRequest(request), { timeout: this.timeoutMs });
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new ControlError(
-        ControlErrorCode.FetcherUnavailable,
-        `no fetcher answered for ${request.url} (${reason}); is a fetcher running on this NATS?`,
-        { cause: error },
-      );
+    for (;;) {
+      try {
+        const timeout = Math.max(1, deadline - Date.now());
+        reply = await this.nc.request(Subject.Fetch, encodeFetchRequest(request), { timeout });
+        break;
+      } catch (error) {
+        const noFetcher = error instanceof RequestError && error.isNoResponders();
+        if (noFetcher && Date.now() + NO_RESPONDERS_PAUSE_MS < deadline) {
+          await sleep(NO_RESPONDERS_PAUSE_MS);
+          continue;
+        }
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new ControlError(
+          ControlErrorCode.FetcherUnavailable,
+          `no fetcher answered for ${request.url} (${reason}); is a fetcher running on this NATS?`,
+          { cause: error },
+        );
+      }
     }
     const decoded = decodeFetchReply(reply.data);
     if (!decoded.ok) throw new FetchFailure(decoded.error);

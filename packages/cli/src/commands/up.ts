@@ -98,7 +98,7 @@ async function up(flags: UpFlags): Promise<void> {
     const publisher = await PolicyPublisher.open(nc, new FetchClient(nc));
     const sync = syncPoliciesFile(policiesPath, publisher, POOL);
     say(`… policies   fetching the modules of ${policiesPath}`);
-    reportOutcomes(await sync.apply().catch(toCliError), say);
+    const failed = reportOutcomes(await sync.apply().catch(toCliError), say);
 
     const gateway = startService(
       'gateway',
@@ -114,7 +114,7 @@ async function up(flags: UpFlags): Promise<void> {
     );
     services.push(gateway);
     watchExit(gateway, () => stopping);
-    await waitUntilReady(flags.readinessPort);
+    await waitUntilReady(flags.readinessPort, gateway);
 
     const url = `https://127.0.0.1:${flags.port}`;
     say('');
@@ -124,6 +124,10 @@ async function up(flags: UpFlags): Promise<void> {
       `  curl --cacert ${tls.caPath} -H 'Content-Type: application/json' \\\n` +
         `    --data @examples/requests/privileged-pod.json ${url}/validate/<policy id>`,
     );
+    if (failed > 0)
+      say(
+        `${failed} polic${failed === 1 ? 'y' : 'ies'} could not be loaded (see ✗ above): fix and save the file.`,
+      );
     say(`Editing ${policiesPath} rolls the change out live. Ctrl-C stops everything.`);
 
     sync.follow(
@@ -139,7 +143,8 @@ async function up(flags: UpFlags): Promise<void> {
   }
 }
 
-function reportOutcomes(outcomes: PublishOutcome[], say: (line: string) => void): void {
+/** Prints one line per policy; returns how many failed. */
+function reportOutcomes(outcomes: PublishOutcome[], say: (line: string) => void): number {
   for (const outcome of outcomes) {
     switch (outcome.result) {
       case 'failed':
@@ -154,6 +159,7 @@ function reportOutcomes(outcomes: PublishOutcome[], say: (line: string) => void)
         );
     }
   }
+  return outcomes.filter((outcome) => outcome.result === 'failed').length;
 }
 
 function watchExit(service: ServiceProcess, stopping: () => boolean): void {
@@ -165,9 +171,16 @@ function watchExit(service: ServiceProcess, stopping: () => boolean): void {
   });
 }
 
-async function waitUntilReady(port: number): Promise<void> {
+/** Waits for the gateway's readiness; fails at once if the gateway exits (a port in use, say). */
+async function waitUntilReady(port: number, gateway: ServiceProcess): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
+  let exited = false;
+  void gateway.exited.then(() => (exited = true));
   while (Date.now() < deadline) {
+    if (exited)
+      throw new CliError(
+        'the gateway could not start; see its log above (is --port or --readiness-port in use?)',
+      );
     const ready = await fetch(`http://127.0.0.1:${port}/readiness`).then(
       (response) => response.ok,
       () => false,
