@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_HEARTBEAT_MS,
-  DEFAULT_NATS_URL,
   DEFAULT_POOL,
   DEFAULT_ROLLOUT_GRACE_MS,
   defaultEvaluatorId,
@@ -15,7 +14,7 @@ describe('loadEvaluatorConfig', () => {
   it('applies the defaults and freezes the result', () => {
     const config = loadEvaluatorConfig({}, host);
     expect(config).toMatchObject({
-      natsUrl: DEFAULT_NATS_URL,
+      natsUrl: 'nats://127.0.0.1:4222',
       pool: DEFAULT_POOL,
       heartbeatMs: DEFAULT_HEARTBEAT_MS,
       rolloutGraceMs: DEFAULT_ROLLOUT_GRACE_MS,

@@ -2,21 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism, hostname } from 'node:os';
 import { subjectToken } from '@castellan/proto';
 import { DEFAULT_MEMORY_LIMIT_MIB } from '@castellan/runtime';
+import { EnvReader } from '@castellan/service-host';
+import type { Environment, ServiceConfig } from '@castellan/service-host';
 import { EvaluatorError, EvaluatorErrorCode, describe } from './errors.js';
 
 /** Defaults of the evaluator's configuration (documented in services/evaluator/README.md). */
-export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 export const DEFAULT_POOL = 'default';
 export const DEFAULT_HEARTBEAT_MS = 2_000;
 export const DEFAULT_ROLLOUT_GRACE_MS = 5_000;
 export const DEFAULT_JETSTREAM_REPLICAS = 1;
-export const DEFAULT_LOG_LEVEL = 'info';
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
-export interface EvaluatorConfig {
-  readonly natsUrl: string;
+export interface EvaluatorConfig extends ServiceConfig {
   /** The evaluator pool this replica serves (a PolicyServer in Kubewarden terms). */
   readonly pool: string;
   /** This replica's id in the status KV; unique within the pool. */
@@ -31,7 +27,6 @@ export interface EvaluatorConfig {
   readonly memoryLimitMiB: number;
   /** Replicas of the buckets when this evaluator creates them (3 in production). */
   readonly jetstreamReplicas: number;
-  readonly logLevel: LogLevel;
 }
 
 /** Where the default evaluator id comes from; tests pass fixed values. */
@@ -42,54 +37,33 @@ export interface HostIdentity {
 
 /** Reads `CASTELLAN_*` variables once, reporting every problem together. */
 export function loadEvaluatorConfig(
-  env: Record<string, string | undefined>,
+  env: Environment,
   host: HostIdentity = { hostname: hostname(), pid: process.pid },
 ): EvaluatorConfig {
-  const problems: string[] = [];
-  const positiveInteger = (name: string, fallback: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
-    if (!Number.isSafeInteger(value) || value <= 0) {
-      problems.push(`${name} must be a positive integer (got "${raw}")`);
-      return fallback;
-    }
-    return value;
-  };
+  const reader = new EnvReader(env);
   const token = (name: string, value: string, what: string): string => {
     try {
       return subjectToken(value, what);
     } catch (error) {
-      problems.push(`${name}: ${describe(error)}`);
+      reader.problems.push(`${name}: ${describe(error)}`);
       return value;
     }
   };
-
-  const logLevel = env.CASTELLAN_LOG_LEVEL || DEFAULT_LOG_LEVEL;
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    problems.push(`CASTELLAN_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
-  }
   const config: EvaluatorConfig = {
-    natsUrl: env.CASTELLAN_NATS_URL || DEFAULT_NATS_URL,
-    pool: token('CASTELLAN_POOL', env.CASTELLAN_POOL || DEFAULT_POOL, 'pool'),
+    ...reader.serviceConfig(),
+    pool: token('CASTELLAN_POOL', reader.string('CASTELLAN_POOL', DEFAULT_POOL), 'pool'),
     evaluatorId: token(
       'CASTELLAN_EVALUATOR_ID',
-      env.CASTELLAN_EVALUATOR_ID || defaultEvaluatorId(host),
+      reader.string('CASTELLAN_EVALUATOR_ID', defaultEvaluatorId(host)),
       'evaluator id',
     ),
-    workers: positiveInteger('CASTELLAN_WORKERS', availableParallelism()),
-    heartbeatMs: positiveInteger('CASTELLAN_HEARTBEAT_MS', DEFAULT_HEARTBEAT_MS),
-    rolloutGraceMs: positiveInteger('CASTELLAN_ROLLOUT_GRACE_MS', DEFAULT_ROLLOUT_GRACE_MS),
-    memoryLimitMiB: positiveInteger('CASTELLAN_MEMORY_LIMIT_MIB', DEFAULT_MEMORY_LIMIT_MIB),
-    jetstreamReplicas: positiveInteger('CASTELLAN_JETSTREAM_REPLICAS', DEFAULT_JETSTREAM_REPLICAS),
-    logLevel: logLevel as LogLevel,
+    workers: reader.positiveInteger('CASTELLAN_WORKERS', availableParallelism()),
+    heartbeatMs: reader.positiveInteger('CASTELLAN_HEARTBEAT_MS', DEFAULT_HEARTBEAT_MS),
+    rolloutGraceMs: reader.positiveInteger('CASTELLAN_ROLLOUT_GRACE_MS', DEFAULT_ROLLOUT_GRACE_MS),
+    memoryLimitMiB: reader.positiveInteger('CASTELLAN_MEMORY_LIMIT_MIB', DEFAULT_MEMORY_LIMIT_MIB),
+    jetstreamReplicas: reader.positiveInteger('CASTELLAN_JETSTREAM_REPLICAS', DEFAULT_JETSTREAM_REPLICAS),
   };
-  if (problems.length > 0) {
-    throw new EvaluatorError(
-      EvaluatorErrorCode.ConfigInvalid,
-      `invalid evaluator configuration:\n  - ${problems.join('\n  - ')}`,
-    );
-  }
+  reader.check('evaluator', (message) => new EvaluatorError(EvaluatorErrorCode.ConfigInvalid, message));
   return Object.freeze(config);
 }
 

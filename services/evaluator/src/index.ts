@@ -3,14 +3,12 @@ export type { EvaluatorDeps, EvaluatorService } from './app.js';
 export {
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_JETSTREAM_REPLICAS,
-  DEFAULT_LOG_LEVEL,
-  DEFAULT_NATS_URL,
   DEFAULT_POOL,
   DEFAULT_ROLLOUT_GRACE_MS,
   defaultEvaluatorId,
   loadEvaluatorConfig,
 } from './config.js';
-export type { EvaluatorConfig, HostIdentity, LogLevel } from './config.js';
+export type { EvaluatorConfig, HostIdentity } from './config.js';
 export { EvaluatorError, EvaluatorErrorCode } from './errors.js';
 export type { ModuleSource } from './module-cache.js';
 export { MISSED_HEARTBEATS_BEFORE_DEAD, PoolView } from './pool-view.js';

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_MODULE_BYTES, DEFAULT_NATS_URL, loadConfig } from './config.js';
+import { DEFAULT_MAX_MODULE_BYTES, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
   it('defaults everything for a local run', () => {
     expect(loadConfig({})).toEqual({
-      natsUrl: DEFAULT_NATS_URL,
+      natsUrl: 'nats://127.0.0.1:4222',
       sourcesPath: undefined,
       dockerConfigDir: undefined,
       maxModuleBytes: DEFAULT_MAX_MODULE_BYTES,

@@ -1,4 +1,10 @@
-import { isLatestTag, ModuleDistributionClient, OciError, OciErrorCode, parseModuleUrl } from '@castellan/oci';
+import {
+  isLatestTag,
+  ModuleDistributionClient,
+  OciError,
+  OciErrorCode,
+  parseModuleUrl,
+} from '@castellan/oci';
 import type { ModuleDistributionOptions, SourcesConfig } from '@castellan/oci';
 import type { RegistrySources } from '@castellan/proto';
 import type { DownloadedModule, LocatedModule, ModuleSource } from './module-source.js';

@@ -3,14 +3,11 @@ export type { Gateway, GatewayDependencies, GatewayPorts } from './app.js';
 export {
   DEFAULT_GATEWAY_ADDRESS,
   DEFAULT_GATEWAY_PORT,
-  DEFAULT_LOG_LEVEL,
-  DEFAULT_NATS_URL,
   DEFAULT_READINESS_PORT,
   DEFAULT_TIMEOUT_SECONDS,
-  LOG_LEVELS,
   loadGatewayConfig,
 } from './config.js';
-export type { GatewayConfig, GatewayEnvironment, LogLevel } from './config.js';
+export type { GatewayConfig } from './config.js';
 export type {
   EvaluationCall,
   EvaluationDispatcher,

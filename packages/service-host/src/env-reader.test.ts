@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { EnvReader } from './env-reader.js';
+
+describe('EnvReader', () => {
+  it('defaults the service config for a local run', () => {
+    const reader = new EnvReader({});
+    expect(reader.serviceConfig()).toEqual({ natsUrl: 'nats://127.0.0.1:4222', logLevel: 'info' });
+    expect(reader.problems).toEqual([]);
+  });
+
+  it('accepts a list of NATS servers and reads trimmed values', () => {
+    const reader = new EnvReader({ CASTELLAN_NATS_URL: ' nats://a:4222, nats://b:4222 ', X: '  7 ' });
+    expect(reader.serviceConfig().natsUrl).toBe('nats://a:4222, nats://b:4222');
+    expect(reader.positiveInteger('X', 1)).toBe(7);
+    expect(reader.problems).toEqual([]);
+  });
+
+  it('collects every problem and reports them in one error', () => {
+    const reader = new EnvReader({
+      CASTELLAN_NATS_URL: 'http://wrong/path',
+      CASTELLAN_LOG_LEVEL: 'loud',
+      N: '1.5',
+      P: '70000',
+    });
+    reader.serviceConfig();
+    expect(reader.positiveInteger('N', 3)).toBe(3);
+    expect(reader.port('P', 80)).toBe(80);
+    reader.required('R', 'the path of a PEM file');
+    expect(() => reader.check('test', (message) => new Error(message))).toThrow(
+      [
+        'invalid test configuration:',
+        '  - CASTELLAN_NATS_URL must list NATS servers like nats://host:4222 (got "http://wrong/path")',
+        '  - CASTELLAN_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
+        '  - N must be a positive integer (got "1.5")',
+        '  - P must be a port number between 0 and 65535 (got "70000")',
+        '  - R is required: the path of a PEM file',
+      ].join('\n'),
+    );
+  });
+});

@@ -1,0 +1,96 @@
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
+
+/** What every service reads: where NATS is and how much to log. */
+export interface ServiceConfig {
+  /** NATS servers, comma-separated. */
+  readonly natsUrl: string;
+  readonly logLevel: LogLevel;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads `CASTELLAN_*` variables for a service's `loadConfig`: every reader records a problem
+ * instead of throwing, so the service can report all of them at once (`problems`).
+ */
+export class EnvReader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: Environment) {}
+
+  /** The trimmed value, or undefined when unset or empty. */
+  optional(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  string(name: string, fallback: string): string {
+    return this.optional(name) ?? fallback;
+  }
+
+  required(name: string, what: string): string {
+    const value = this.optional(name);
+    if (value === undefined) this.problems.push(`${name} is required: ${what}`);
+    return value ?? '';
+  }
+
+  positiveInteger(name: string, fallback: number): number {
+    const raw = this.optional(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < 1) {
+      this.problems.push(`${name} must be a positive integer (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  }
+
+  port(name: string, fallback: number): number {
+    const raw = this.optional(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value > 65_535) {
+      this.problems.push(`${name} must be a port number between 0 and 65535 (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.string(name, fallback);
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${value}")`);
+    return fallback;
+  }
+
+  /** `CASTELLAN_NATS_URL` and `CASTELLAN_LOG_LEVEL`. */
+  serviceConfig(): ServiceConfig {
+    const natsUrl = this.string('CASTELLAN_NATS_URL', DEFAULT_NATS_URL);
+    for (const server of natsServers(natsUrl)) {
+      if (!/^(nats|tls|wss?):\/\/[^\s/]+$|^[^\s/:]+(:\d+)?$/.test(server)) {
+        this.problems.push(
+          `CASTELLAN_NATS_URL must list NATS servers like nats://host:4222 (got "${server}")`,
+        );
+      }
+    }
+    return { natsUrl, logLevel: this.oneOf('CASTELLAN_LOG_LEVEL', LOG_LEVELS, DEFAULT_LOG_LEVEL) };
+  }
+
+  /** Throws the error `fail` builds from every problem found, if any. */
+  check(service: string, fail: (message: string) => Error): void {
+    if (this.problems.length > 0) {
+      throw fail(`invalid ${service} configuration:\n  - ${this.problems.join('\n  - ')}`);
+    }
+  }
+}
+
+export function natsServers(natsUrl: string): string[] {
+  return natsUrl
+    .split(',')
+    .map((server) => server.trim())
+    .filter((server) => server !== '');
+}

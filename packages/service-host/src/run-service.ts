@@ -1,0 +1,77 @@
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { natsServers } from './env-reader.js';
+import type { Environment, ServiceConfig } from './env-reader.js';
+
+/** A running service, as its `app.ts` builds it. */
+export interface StartedService {
+  /** Stops taking work and finishes what is in flight. */
+  stop(): Promise<void>;
+}
+
+export interface ServiceDefinition<C extends ServiceConfig> {
+  /** `gateway`, `evaluator`…: the logger's and the NATS connection's name. */
+  name: string;
+  loadConfig(env: Environment): C;
+  start(deps: { nc: NatsConnection; config: C; logger: Logger }): Promise<StartedService>;
+}
+
+/**
+ * The shared composition root of every service's `main.ts`: configuration from the environment
+ * (all problems printed, exit 2), pino JSON logs, a NATS connection that waits for the servers
+ * at start and reconnects forever, and SIGTERM/SIGINT → stop → drain → exit.
+ */
+export async function runService<C extends ServiceConfig>(definition: ServiceDefinition<C>): Promise<void> {
+  let config: C;
+  try {
+    config = definition.loadConfig(process.env);
+  } catch (error) {
+    process.stderr.write(`castellan-${definition.name}: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  const logger = pino({ level: config.logLevel, base: { service: `castellan-${definition.name}` } });
+  const nc = await connect({
+    servers: natsServers(config.natsUrl),
+    name: `castellan-${definition.name}`,
+    waitOnFirstConnect: true,
+    maxReconnectAttempts: -1,
+  });
+  void logConnectionChanges(nc, logger);
+
+  let service: StartedService;
+  try {
+    service = await definition.start({ nc, config, logger });
+  } catch (error) {
+    logger.fatal({ err: error }, `${definition.name} could not start`);
+    await nc.close();
+    process.exit(1);
+  }
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: finishing the work in flight');
+    let code = 0;
+    try {
+      await service.stop();
+      await nc.drain();
+    } catch (error) {
+      logger.error({ err: error }, 'unclean stop');
+      code = 1;
+    }
+    process.exit(code);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+async function logConnectionChanges(nc: NatsConnection, logger: Logger): Promise<void> {
+  for await (const status of nc.status()) {
+    if (status.type === 'disconnect' || status.type === 'reconnect') {
+      logger.warn({ nats: status.type, server: status.server }, 'NATS connection changed');
+    }
+  }
+}
