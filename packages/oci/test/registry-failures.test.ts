@@ -5,7 +5,7 @@ import { startRegistry } from '../../../test/harness/registry.js';
 import type { TestRegistry } from '../../../test/harness/registry.js';
 import { MediaType, ModuleDistributionClient, OciErrorCode } from '../src/index.js';
 import type { ModuleDistributionOptions, RegistryCredentials } from '../src/index.js';
-import { uniquePolicy } from './test-modules.js';
+import { uniquePolicy } from '../../../test/fixtures/unique-policy.js';
 
 const FAST_RETRY = { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 };
 const digestOf = (bytes: Uint8Array | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;

@@ -14,7 +14,7 @@ import {
   MediaType,
   ModuleDistributionClient,
 } from '../src/index.js';
-import { uniquePolicy } from './test-modules.js';
+import { uniquePolicy } from '../../../test/fixtures/unique-policy.js';
 
 const run = promisify(execFile);
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
