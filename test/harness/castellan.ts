@@ -1,0 +1,182 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { Agent, request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { FetchClient, PolicyPublisher } from '@castellan/control';
+import type { DesiredPolicy, PublishOutcome } from '@castellan/control';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import { createTestCertificates } from './pki.js';
+import { freeLoopbackPort, startProcess, waitUntilReady } from './processes.js';
+import type { ServerProcess } from './processes.js';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+export const POOL = 'default';
+
+/** Short beats so tests see evaluators come and go within a second or two. */
+const HEARTBEAT_MS = '300';
+const ROLLOUT_GRACE_MS = '500';
+
+export interface Verdict {
+  status: number;
+  allowed?: boolean;
+  uid?: string;
+  message?: string;
+  code?: number;
+  /** Milliseconds from sending to the whole answer. */
+  latencyMs: number;
+}
+
+/** Castellan's services as real processes (built `dist/main.js`) on one NATS. */
+export interface CastellanProcesses {
+  readonly nc: NatsConnection;
+  readonly evaluators: ServerProcess[];
+  /** Starts one more evaluator of the pool. */
+  addEvaluator(): Promise<ServerProcess>;
+  /** Fetches the modules and writes the policies to the KV, as `castellan up` does. */
+  publish(policies: DesiredPolicy[]): Promise<PublishOutcome[]>;
+  /** Waits until the gateway's readiness says every published policy is served. */
+  waitUntilServed(timeoutMs?: number): Promise<void>;
+  validate(policyId: string, body: Buffer | string): Promise<Verdict>;
+  stop(): Promise<void>;
+}
+
+export interface CastellanOptions {
+  /** NATS servers, comma-separated. */
+  natsUrl: string;
+  evaluators?: number;
+  workers?: number;
+  jetstreamReplicas?: number;
+}
+
+export async function startCastellan(options: CastellanOptions): Promise<CastellanProcesses> {
+  const dir = await mkdtemp(join(tmpdir(), 'castellan-processes-'));
+  const certificates = await createTestCertificates({ dir });
+  const ca = await readFile(certificates.caPath, 'utf8');
+  const common = {
+    CASTELLAN_NATS_URL: options.natsUrl,
+    CASTELLAN_LOG_LEVEL: 'warn',
+    CASTELLAN_JETSTREAM_REPLICAS: String(options.jetstreamReplicas ?? 1),
+  };
+  const service = (name: string, env: Record<string, string>): ServerProcess =>
+    startProcess(process.execPath, [join(repo, 'services', name, 'dist/main.js')], { ...common, ...env });
+
+  const fetcher = service('fetcher', {});
+  const evaluators: ServerProcess[] = [];
+  const addEvaluator = async () => {
+    const evaluator = service('evaluator', {
+      CASTELLAN_POOL: POOL,
+      CASTELLAN_WORKERS: String(options.workers ?? 1),
+      CASTELLAN_HEARTBEAT_MS: HEARTBEAT_MS,
+      CASTELLAN_ROLLOUT_GRACE_MS: ROLLOUT_GRACE_MS,
+    });
+    evaluators.push(evaluator);
+    return evaluator;
+  };
+  for (let i = 0; i < (options.evaluators ?? 1); i++) await addEvaluator();
+
+  const [port, readinessPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
+  const gateway = service('gateway', {
+    CASTELLAN_GATEWAY_ADDRESS: '127.0.0.1',
+    CASTELLAN_GATEWAY_PORT: String(port),
+    CASTELLAN_READINESS_PORT: String(readinessPort),
+    CASTELLAN_TLS_CERT_FILE: certificates.certPath,
+    CASTELLAN_TLS_KEY_FILE: certificates.keyPath,
+  });
+  const readiness = async () => (await fetch(`http://127.0.0.1:${readinessPort}/readiness`)).ok;
+  await waitUntilReady(gateway, 'gateway', readiness, 30_000);
+
+  const nc = await connect({ servers: options.natsUrl.split(','), maxReconnectAttempts: -1 });
+  const publisher = await PolicyPublisher.open(
+    nc,
+    new FetchClient(nc, 30_000),
+    options.jetstreamReplicas ?? 1,
+  );
+  const agent = new Agent({ keepAlive: true, ca, maxSockets: 64 });
+
+  return {
+    nc,
+    evaluators,
+    addEvaluator,
+    publish: (policies) => publisher.publish(POOL, policies),
+    async waitUntilServed(timeoutMs = 30_000) {
+      // The route table needs a moment to see a fresh KV write before readiness means anything.
+      await sleep(200);
+      await waitUntilReady(gateway, 'gateway', readiness, timeoutMs);
+    },
+    validate: (policyId, body) => post(agent, port, `/validate/${policyId}`, body),
+    async stop() {
+      agent.destroy();
+      await nc.close();
+      await Promise.all([gateway, fetcher, ...evaluators].map((child) => child.stop()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function post(agent: Agent, port: number, path: string, body: Buffer | string): Promise<Verdict> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const latencyMs = performance.now() - started;
+          const text = Buffer.concat(chunks).toString('utf8');
+          const answer = JSON.parse(text) as {
+            response?: { allowed?: boolean; uid?: string; status?: { message?: string; code?: number } };
+            message?: string;
+          };
+          resolve({
+            status: res.statusCode ?? 0,
+            ...(answer.response
+              ? {
+                  allowed: answer.response.allowed,
+                  uid: answer.response.uid,
+                  message: answer.response.status?.message,
+                  code: answer.response.status?.code,
+                }
+              : { message: answer.message }),
+            latencyMs,
+          } as Verdict);
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** A policy of `examples/build` (annotated at build time), with policy-server defaults. */
+export function examplePolicy(
+  policyId: string,
+  module: string,
+  overrides: Partial<DesiredPolicy> = {},
+): DesiredPolicy {
+  return {
+    policyId,
+    moduleUrl: `file://${join(repo, 'examples/build', `${module}.wasm`)}`,
+    settings: {},
+    policyMode: 'protect',
+    allowedToMutate: false,
+    timeoutSeconds: 2,
+    failurePolicy: 'Fail',
+    contextAwareResources: [],
+    ...overrides,
+  };
+}
+
+export async function exampleReview(name: 'privileged-pod' | 'unprivileged-pod'): Promise<Buffer> {
+  return readFile(join(repo, 'examples/requests', `${name}.json`));
+}
