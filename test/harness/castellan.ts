@@ -34,7 +34,7 @@ export interface CastellanProcesses {
   readonly nc: NatsConnection;
   readonly evaluators: ServerProcess[];
   /** Starts one more evaluator of the pool. */
-  addEvaluator(): Promise<ServerProcess>;
+  addEvaluator(): ServerProcess;
   /** Fetches the modules and writes the policies to the KV, as `castellan up` does. */
   publish(policies: DesiredPolicy[]): Promise<PublishOutcome[]>;
   /** Waits until the gateway's readiness says every published policy is served. */
@@ -65,7 +65,7 @@ export async function startCastellan(options: CastellanOptions): Promise<Castell
 
   const fetcher = service('fetcher', {});
   const evaluators: ServerProcess[] = [];
-  const addEvaluator = async () => {
+  const addEvaluator = () => {
     const evaluator = service('evaluator', {
       CASTELLAN_POOL: POOL,
       CASTELLAN_WORKERS: String(options.workers ?? 1),
@@ -75,7 +75,7 @@ export async function startCastellan(options: CastellanOptions): Promise<Castell
     evaluators.push(evaluator);
     return evaluator;
   };
-  for (let i = 0; i < (options.evaluators ?? 1); i++) await addEvaluator();
+  for (let i = 0; i < (options.evaluators ?? 1); i++) addEvaluator();
 
   const [port, readinessPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
   const gateway = service('gateway', {
@@ -149,7 +149,7 @@ function post(agent: Agent, port: number, path: string, body: Buffer | string): 
                 }
               : { message: answer.message }),
             latencyMs,
-          } as Verdict);
+          });
         });
       },
     );
