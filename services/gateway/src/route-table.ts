@@ -83,17 +83,26 @@ export class RouteTable implements PolicyRoutes {
     for (const mirror of this.mirrors) mirror.stop();
   }
 
-  /** The oldest revision a live evaluator of the pool reports; 0 when none serves the policy. */
+  /**
+   * The oldest revision a live evaluator of the pool reports. When no live evaluator reports the
+   * policy, the oldest any non-draining evaluator last reported: every evaluator of a pool going
+   * silent at once usually means the status KV cannot be written (a JetStream leader election),
+   * not that the pool died, and a request that finds no evaluator is answered by failure policy
+   * anyway. 0 when no evaluator ever reported the policy.
+   */
   private servedRevision(pool: string, policyId: string): number {
     const now = this.now();
-    let oldest = 0;
+    let live = 0;
+    let lastKnown = 0;
+    const older = (a: number, b: number) => (a === 0 || b < a ? b : a);
     for (const { status, seenAt } of this.evaluators.values()) {
       if (status.pool !== pool || status.draining) continue;
-      if (now - seenAt > MISSED_HEARTBEATS * status.heartbeatIntervalMs) continue;
       const revision = status.loaded[policyId];
-      if (revision !== undefined && (oldest === 0 || revision < oldest)) oldest = revision;
+      if (revision === undefined) continue;
+      lastKnown = older(lastKnown, revision);
+      if (now - seenAt <= MISSED_HEARTBEATS * status.heartbeatIntervalMs) live = older(live, revision);
     }
-    return oldest;
+    return live || lastKnown;
   }
 
   private onPolicy(entry: KvEntry): void {
