@@ -1,8 +1,13 @@
+import { OciError } from '@castellan/oci';
 import { Command, CommanderError } from 'commander';
 import { CliError } from './cli-error.js';
 import { registerAnnotate } from './commands/annotate.js';
 import { registerBench } from './commands/bench.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerPolicies } from './commands/policies.js';
+import { registerPull } from './commands/pull.js';
+import { registerPush } from './commands/push.js';
+import { registerRm } from './commands/rm.js';
 import { registerRun } from './commands/run.js';
 import { registerUp } from './commands/up.js';
 
@@ -16,6 +21,10 @@ export function buildProgram(): Command {
   registerBench(program);
   registerInspect(program);
   registerAnnotate(program);
+  registerPull(program);
+  registerPush(program);
+  registerPolicies(program);
+  registerRm(program);
   registerUp(program);
   for (const command of program.commands) command.exitOverride();
   return program;
@@ -26,7 +35,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
     return 0;
-  } catch (error) {
+  } catch (thrown) {
+    // OCI errors already say what failed and what to do.
+    const error = thrown instanceof OciError ? new CliError(thrown.message) : thrown;
     if (error instanceof CommanderError) return error.exitCode;
     if (error instanceof CliError) {
       process.stderr.write(`castellan: ${error.message}\n`);

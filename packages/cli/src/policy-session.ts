@@ -9,11 +9,12 @@ import { CliError } from './cli-error.js';
 import { readSettings } from './inputs.js';
 import type { SettingsFlags } from './inputs.js';
 import { readModule } from './module-source.js';
+import type { RegistryFlags } from './registry-options.js';
 
 /** The policy id kwctl uses for a policy run from the command line. */
 export const CLI_POLICY_ID = 'policy-from-cli';
 
-export interface PolicyFlags extends SettingsFlags {
+export interface PolicyFlags extends SettingsFlags, RegistryFlags {
   executionMode?: ExecutionMode;
   timeout?: number;
   workers?: number;
@@ -38,7 +39,7 @@ function writePolicyLog(entry: PolicyLogEntry): void {
  * invalid settings end the command with the policy's own message.
  */
 export async function openPolicySession(reference: string, flags: PolicyFlags): Promise<PolicySession> {
-  const bytes = await readModule(reference);
+  const bytes = await readModule(reference, flags);
   const settings = await readSettings(flags);
   const module = await asCliError(compilePolicyModule(bytes, { executionMode: flags.executionMode }));
   const evaluator = new PolicyEvaluator({

@@ -1,26 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metadataPath, policyPath, reviewPath } from '../../../test/fixtures/index.js';
-
-const BIN = fileURLToPath(new URL('../bin/castellan.js', import.meta.url));
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function castellan(...args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+import { castellan } from './castellan-process.js';
 
 let scratch: string;
 beforeAll(async () => {
@@ -184,9 +167,12 @@ describe('castellan bench', () => {
 });
 
 describe('--help', () => {
-  it.each(['run', 'bench', 'inspect', 'annotate'])('documents %s', async (command) => {
-    const result = await castellan(command, '--help');
-    expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(new RegExp(`Usage: castellan ${command}`));
-  });
+  it.each(['run', 'bench', 'inspect', 'annotate', 'pull', 'push', 'policies', 'rm'])(
+    'documents %s',
+    async (command) => {
+      const result = await castellan(command, '--help');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`Usage: castellan ${command}`));
+    },
+  );
 });

@@ -31,6 +31,7 @@ export type {
 export {
   compilePolicyModule,
   DEFAULT_MEMORY_LIMIT_MIB,
+  isRegoModule,
   METADATA_SECTION,
   readPolicyMetadata,
   sha256Hex,

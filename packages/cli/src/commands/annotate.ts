@@ -3,7 +3,7 @@ import { annotatePolicy, RuntimeError } from '@castellan/runtime';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { readText } from '../inputs.js';
-import { readModule } from '../module-source.js';
+import { readLocalModule } from '../module-source.js';
 
 interface AnnotateFlags {
   metadataPath: string;
@@ -20,7 +20,7 @@ export function registerAnnotate(program: Command): void {
     .option('-u, --usage-path <file>', 'usage documentation (README) to embed')
     .requiredOption('-o, --output <file>', 'where to write the annotated module')
     .action(async (reference: string, flags: AnnotateFlags) => {
-      const module = await readModule(reference);
+      const module = await readLocalModule(reference);
       const metadataYaml = await readText(flags.metadataPath, 'metadata file');
       const usage = flags.usagePath === undefined ? undefined : await readText(flags.usagePath, 'usage file');
       let annotated: Uint8Array;

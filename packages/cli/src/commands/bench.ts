@@ -56,7 +56,7 @@ export function registerBench(program: Command): void {
     program
       .command('bench')
       .description('measure per-evaluation latency and throughput of a policy')
-      .argument('<module>', 'policy module: a local path or file:// URL')
+      .argument('<module>', 'policy module: a local path, file://, registry://, https:// or http:// URL')
       .requiredOption('-r, --request-path <file>', 'AdmissionReview or AdmissionRequest JSON file')
       .option('--raw', 'send the request to the policy verbatim (raw policies)')
       .option('--duration <seconds>', 'measurement time of each phase', parsePositiveNumber, 5)

@@ -5,6 +5,8 @@ import { Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { CliError } from '../cli-error.js';
 import { readModule } from '../module-source.js';
+import { addRegistryOptions } from '../registry-options.js';
+import type { RegistryFlags } from '../registry-options.js';
 
 /** Import modules a host must provide; the rest of the imports are listed by count only. */
 const HOST_INTERFACES = ['wapc', 'wasi_snapshot_preview1', 'host', 'kubewarden:javy/host', 'env'];
@@ -80,31 +82,34 @@ function formatText(r: InspectReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+interface InspectFlags extends RegistryFlags {
+  output: 'text' | 'json' | 'yaml';
+}
+
 export function registerInspect(program: Command): void {
-  program
+  const command = program
     .command('inspect')
     .description('show a policy module’s metadata, execution mode, digest and imports')
-    .argument('<module>', 'policy module: a local path or file:// URL')
+    .argument('<module>', 'policy module: a local path, file://, registry://, https:// or http:// URL')
     .addOption(
       new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'yaml']).default('text'),
-    )
-    .action(async (reference: string, flags: { output: 'text' | 'json' | 'yaml' }) => {
-      const bytes = await readModule(reference);
-      let module: PolicyModule;
-      try {
-        module = await compilePolicyModule(bytes);
-      } catch (error) {
-        if (error instanceof RuntimeError)
-          throw new CliError(`cannot inspect ${reference}: ${error.message}`);
-        throw error;
-      }
-      const r = report(reference, module);
-      const text =
-        flags.output === 'json'
-          ? `${JSON.stringify(r, null, 2)}\n`
-          : flags.output === 'yaml'
-            ? toYaml(r)
-            : formatText(r);
-      process.stdout.write(text);
-    });
+    );
+  addRegistryOptions(command).action(async (reference: string, flags: InspectFlags) => {
+    const bytes = await readModule(reference, flags);
+    let module: PolicyModule;
+    try {
+      module = await compilePolicyModule(bytes);
+    } catch (error) {
+      if (error instanceof RuntimeError) throw new CliError(`cannot inspect ${reference}: ${error.message}`);
+      throw error;
+    }
+    const r = report(reference, module);
+    const text =
+      flags.output === 'json'
+        ? `${JSON.stringify(r, null, 2)}\n`
+        : flags.output === 'yaml'
+          ? toYaml(r)
+          : formatText(r);
+    process.stdout.write(text);
+  });
 }

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import type { ExecutionMode } from '@castellan/runtime';
+import { addRegistryOptions } from '../registry-options.js';
 
 const MODES: Record<string, ExecutionMode> = {
   'kubewarden-wapc': 'kubewarden-wapc',
@@ -22,16 +23,18 @@ export function parsePositiveNumber(value: string): number {
   return number;
 }
 
-/** The flags every command that runs a policy shares (run, bench). */
+/** The flags every command that runs a policy shares (run, bench), registry flags included. */
 export function addPolicyOptions(command: Command): Command {
-  return command
-    .option('--settings-json <json>', 'policy settings as a JSON object')
-    .option('-s, --settings-path <file>', 'policy settings from a YAML or JSON file')
-    .addOption(
-      new Option(
-        '-e, --execution-mode <mode>',
-        'override the execution mode (must agree with the metadata)',
-      ).argParser(parseMode),
-    )
-    .option('--timeout <seconds>', 'evaluation deadline in seconds (default 2)', parsePositiveNumber);
+  return addRegistryOptions(
+    command
+      .option('--settings-json <json>', 'policy settings as a JSON object')
+      .option('-s, --settings-path <file>', 'policy settings from a YAML or JSON file')
+      .addOption(
+        new Option(
+          '-e, --execution-mode <mode>',
+          'override the execution mode (must agree with the metadata)',
+        ).argParser(parseMode),
+      )
+      .option('--timeout <seconds>', 'evaluation deadline in seconds (default 2)', parsePositiveNumber),
+  );
 }

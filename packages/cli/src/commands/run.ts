@@ -16,7 +16,7 @@ export function registerRun(program: Command): void {
     program
       .command('run')
       .description('evaluate a policy against one admission request and print the AdmissionResponse')
-      .argument('<module>', 'policy module: a local path or file:// URL')
+      .argument('<module>', 'policy module: a local path, file://, registry://, https:// or http:// URL')
       .requiredOption(
         '-r, --request-path <file>',
         'AdmissionReview or AdmissionRequest JSON file, - for stdin',

@@ -33,7 +33,8 @@ export async function startLocalNats(dir: string): Promise<LocalNats> {
       `jetstream { store_dir: "${join(dir, 'jetstream')}" }`,
     ].join('\n'),
   );
-  const child = spawn(binary, ['-c', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group, so Ctrl-C does not stop NATS before the services have drained.
+  const child = spawn(binary, ['-c', configPath], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let output = '';
   child.stderr.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4096)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

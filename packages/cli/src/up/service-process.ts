@@ -26,9 +26,11 @@ export function startService(
   env: Record<string, string>,
   onLine: (name: ServiceName, line: string) => void,
 ): ServiceProcess {
+  // Its own process group: Ctrl-C reaches only `castellan up`, which stops the services in order.
   const child = spawn(process.execPath, [entryPoint(name)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => onLine(name, line));
