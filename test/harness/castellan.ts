@@ -37,9 +37,11 @@ export interface CastellanProcesses {
   addEvaluator(): ServerProcess;
   /** Fetches the modules and writes the policies to the KV, as `castellan up` does. */
   publish(policies: DesiredPolicy[]): Promise<PublishOutcome[]>;
-  /** Waits until the gateway's readiness says every published policy is served. */
-  waitUntilServed(timeoutMs?: number): Promise<void>;
+  /** Waits until the gateway routes each policy to an evaluator that answers for it. */
+  waitUntilServed(policyIds: string[], timeoutMs?: number): Promise<void>;
   validate(policyId: string, body: Buffer | string): Promise<Verdict>;
+  /** The recent output of every service, for failure messages. */
+  logs(): string;
   stop(): Promise<void>;
 }
 
@@ -95,18 +97,36 @@ export async function startCastellan(options: CastellanOptions): Promise<Castell
     options.jetstreamReplicas ?? 1,
   );
   const agent = new Agent({ keepAlive: true, ca, maxSockets: 64 });
+  const logs = () =>
+    [
+      ['gateway', gateway] as const,
+      ['fetcher', fetcher] as const,
+      ...evaluators.map((evaluator, index) => [`evaluator ${index}`, evaluator] as const),
+    ]
+      .map(([name, child]) => `--- ${name}\n${child.output()}`)
+      .join('\n');
 
   return {
     nc,
     evaluators,
     addEvaluator,
     publish: (policies) => publisher.publish(POOL, policies),
-    async waitUntilServed(timeoutMs = 30_000) {
-      // The route table needs a moment to see a fresh KV write before readiness means anything.
-      await sleep(200);
-      await waitUntilReady(gateway, 'gateway', readiness, timeoutMs);
+    async waitUntilServed(policyIds, timeoutMs = 30_000) {
+      const review = await exampleReview('unprivileged-pod');
+      const deadline = Date.now() + timeoutMs;
+      for (const policyId of policyIds) {
+        for (;;) {
+          const verdict = await post(agent, port, `/validate/${policyId}`, review);
+          if (verdict.status === 200 && verdict.code !== 500) break;
+          if (Date.now() > deadline) {
+            throw new Error(`policy ${policyId} not served: ${JSON.stringify(verdict)}\n${logs()}`);
+          }
+          await sleep(100);
+        }
+      }
     },
     validate: (policyId, body) => post(agent, port, `/validate/${policyId}`, body),
+    logs,
     async stop() {
       agent.destroy();
       await nc.close();

@@ -18,7 +18,7 @@ describe('an evaluator killed with SIGKILL under load (real processes)', () => {
     await castellan.publish([
       examplePolicy('pod-privileged', 'pod-privileged', { timeoutSeconds: TIMEOUT_SECONDS }),
     ]);
-    await castellan.waitUntilServed();
+    await castellan.waitUntilServed(['pod-privileged']);
   }, 60_000);
 
   afterAll(async () => {

@@ -4,7 +4,11 @@ import { EnvReader } from './env-reader.js';
 describe('EnvReader', () => {
   it('defaults the service config for a local run', () => {
     const reader = new EnvReader({});
-    expect(reader.serviceConfig()).toEqual({ natsUrl: 'nats://127.0.0.1:4222', logLevel: 'info' });
+    expect(reader.serviceConfig()).toEqual({
+      natsUrl: 'nats://127.0.0.1:4222',
+      jetstreamReplicas: 1,
+      logLevel: 'info',
+    });
     expect(reader.problems).toEqual([]);
   });
 

@@ -3,11 +3,18 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
+export const DEFAULT_JETSTREAM_REPLICAS = 1;
 
-/** What every service reads: where NATS is and how much to log. */
+/** What every service reads: where NATS is, how its buckets are replicated, how much to log. */
 export interface ServiceConfig {
   /** NATS servers, comma-separated. */
   readonly natsUrl: string;
+  /**
+   * Replicas of the JetStream buckets (3 in production). Every service creates the buckets it
+   * uses if they are missing, so all must agree: JetStream refuses a bucket re-created with
+   * another configuration.
+   */
+  readonly jetstreamReplicas: number;
   readonly logLevel: LogLevel;
 }
 
@@ -67,7 +74,7 @@ export class EnvReader {
     return fallback;
   }
 
-  /** `CASTELLAN_NATS_URL` and `CASTELLAN_LOG_LEVEL`. */
+  /** `CASTELLAN_NATS_URL`, `CASTELLAN_JETSTREAM_REPLICAS` and `CASTELLAN_LOG_LEVEL`. */
   serviceConfig(): ServiceConfig {
     const natsUrl = this.string('CASTELLAN_NATS_URL', DEFAULT_NATS_URL);
     for (const server of natsServers(natsUrl)) {
@@ -77,7 +84,11 @@ export class EnvReader {
         );
       }
     }
-    return { natsUrl, logLevel: this.oneOf('CASTELLAN_LOG_LEVEL', LOG_LEVELS, DEFAULT_LOG_LEVEL) };
+    return {
+      natsUrl,
+      jetstreamReplicas: this.positiveInteger('CASTELLAN_JETSTREAM_REPLICAS', DEFAULT_JETSTREAM_REPLICAS),
+      logLevel: this.oneOf('CASTELLAN_LOG_LEVEL', LOG_LEVELS, DEFAULT_LOG_LEVEL),
+    };
   }
 
   /** Throws the error `fail` builds from every problem found, if any. */

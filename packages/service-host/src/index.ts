@@ -1,4 +1,11 @@
-export { DEFAULT_LOG_LEVEL, DEFAULT_NATS_URL, EnvReader, LOG_LEVELS, natsServers } from './env-reader.js';
+export {
+  DEFAULT_JETSTREAM_REPLICAS,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_NATS_URL,
+  EnvReader,
+  LOG_LEVELS,
+  natsServers,
+} from './env-reader.js';
 export type { Environment, LogLevel, ServiceConfig } from './env-reader.js';
 export { runService } from './run-service.js';
 export type { ServiceDefinition, StartedService } from './run-service.js';

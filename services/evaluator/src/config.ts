@@ -10,7 +10,6 @@ import { EvaluatorError, EvaluatorErrorCode, describe } from './errors.js';
 export const DEFAULT_POOL = 'default';
 export const DEFAULT_HEARTBEAT_MS = 2_000;
 export const DEFAULT_ROLLOUT_GRACE_MS = 5_000;
-export const DEFAULT_JETSTREAM_REPLICAS = 1;
 
 export interface EvaluatorConfig extends ServiceConfig {
   /** The evaluator pool this replica serves (a PolicyServer in Kubewarden terms). */
@@ -25,8 +24,6 @@ export interface EvaluatorConfig extends ServiceConfig {
   readonly rolloutGraceMs: number;
   /** Upper bound of one policy instance's linear memory. */
   readonly memoryLimitMiB: number;
-  /** Replicas of the buckets when this evaluator creates them (3 in production). */
-  readonly jetstreamReplicas: number;
 }
 
 /** Where the default evaluator id comes from; tests pass fixed values. */
@@ -61,7 +58,6 @@ export function loadEvaluatorConfig(
     heartbeatMs: reader.positiveInteger('CASTELLAN_HEARTBEAT_MS', DEFAULT_HEARTBEAT_MS),
     rolloutGraceMs: reader.positiveInteger('CASTELLAN_ROLLOUT_GRACE_MS', DEFAULT_ROLLOUT_GRACE_MS),
     memoryLimitMiB: reader.positiveInteger('CASTELLAN_MEMORY_LIMIT_MIB', DEFAULT_MEMORY_LIMIT_MIB),
-    jetstreamReplicas: reader.positiveInteger('CASTELLAN_JETSTREAM_REPLICAS', DEFAULT_JETSTREAM_REPLICAS),
   };
   reader.check('evaluator', (message) => new EvaluatorError(EvaluatorErrorCode.ConfigInvalid, message));
   return Object.freeze(config);

@@ -2,7 +2,6 @@ export { buildEvaluator } from './app.js';
 export type { EvaluatorDeps, EvaluatorService } from './app.js';
 export {
   DEFAULT_HEARTBEAT_MS,
-  DEFAULT_JETSTREAM_REPLICAS,
   DEFAULT_POOL,
   DEFAULT_ROLLOUT_GRACE_MS,
   defaultEvaluatorId,

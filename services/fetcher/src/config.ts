@@ -4,7 +4,6 @@ import { FetchError, FetchErrorCode } from './errors.js';
 
 /** Defaults of the fetcher's configuration (documented in services/fetcher/README.md). */
 export const DEFAULT_MAX_MODULE_BYTES = 64 * 1024 * 1024;
-export const DEFAULT_JETSTREAM_REPLICAS = 1;
 
 export interface FetcherConfig extends ServiceConfig {
   /** Kubewarden `sources.yml` used when a request carries no sources of its own. */
@@ -12,8 +11,6 @@ export interface FetcherConfig extends ServiceConfig {
   /** Directory holding the Docker `config.json` with registry credentials. */
   readonly dockerConfigDir: string | undefined;
   readonly maxModuleBytes: number;
-  /** Replicas of the buckets when the fetcher creates them (3 in production). */
-  readonly jetstreamReplicas: number;
 }
 
 /** Reads `CASTELLAN_*` variables once, reporting every problem together. */
@@ -24,7 +21,6 @@ export function loadConfig(env: Environment): FetcherConfig {
     sourcesPath: reader.optional('CASTELLAN_SOURCES_PATH'),
     dockerConfigDir: reader.optional('CASTELLAN_DOCKER_CONFIG_DIR') ?? reader.optional('DOCKER_CONFIG'),
     maxModuleBytes: reader.positiveInteger('CASTELLAN_MAX_MODULE_BYTES', DEFAULT_MAX_MODULE_BYTES),
-    jetstreamReplicas: reader.positiveInteger('CASTELLAN_JETSTREAM_REPLICAS', DEFAULT_JETSTREAM_REPLICAS),
   };
   reader.check('fetcher', (message) => new FetchError(FetchErrorCode.ConfigInvalid, message));
   return Object.freeze(config);

@@ -27,6 +27,7 @@ describe('loadGatewayConfig', () => {
       alwaysAcceptNamespace: undefined,
       defaultTimeoutSeconds: 2,
       natsUrl: 'nats://127.0.0.1:4222',
+      jetstreamReplicas: 1,
       logLevel: 'info',
     });
   });

@@ -8,7 +8,7 @@ await runService({
   name: 'gateway',
   loadConfig: loadGatewayConfig,
   async start({ nc, config, logger }) {
-    const routes = await RouteTable.start(nc, logger);
+    const routes = await RouteTable.start(nc, logger, { replicas: config.jetstreamReplicas });
     const gateway = buildGateway({
       config,
       routes,

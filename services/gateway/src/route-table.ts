@@ -42,12 +42,16 @@ export class RouteTable implements PolicyRoutes {
   ) {}
 
   /** Starts following both KVs; resolves once their current contents are known. */
-  static async start(nc: NatsConnection, logger: Logger, now: () => number = Date.now): Promise<RouteTable> {
-    const table = new RouteTable(logger, now);
+  static async start(
+    nc: NatsConnection,
+    logger: Logger,
+    options: { replicas: number; now?: () => number },
+  ): Promise<RouteTable> {
+    const table = new RouteTable(logger, options.now ?? Date.now);
     const kvm = new Kvm(nc);
     const [policies, evaluators] = await Promise.all([
-      kvm.create(Bucket.Policies),
-      kvm.create(Bucket.Evaluators),
+      kvm.create(Bucket.Policies, { replicas: options.replicas }),
+      kvm.create(Bucket.Evaluators, { replicas: options.replicas }),
     ]);
     table.mirrors.push(
       await mirrorKv(policies, (entry) => table.onPolicy(entry)),

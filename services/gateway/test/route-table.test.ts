@@ -68,7 +68,7 @@ describe('RouteTable against a real nats-server', () => {
     nc = await connect({ servers: nats.url });
     const kvm = new Kvm(nc);
     [policies, evaluators] = await Promise.all([kvm.create(Bucket.Policies), kvm.create(Bucket.Evaluators)]);
-    table = await RouteTable.start(nc, pino({ level: 'silent' }), () => clock);
+    table = await RouteTable.start(nc, pino({ level: 'silent' }), { replicas: 1, now: () => clock });
   });
 
   afterAll(async () => {
