@@ -42,6 +42,22 @@ describe('hostile modules are contained', () => {
     for (let i = 0; i < 4; i++) expect((await evaluator.validate(accept, podRequest({}))).allowed).toBe(true);
   });
 
+  it('never lets one policy hold every worker: a flood of endless loops leaves a worker for the others', async () => {
+    const loop = await loadPolicy(evaluator, await policyBytes('endless-loop'), { timeoutSeconds: 1 });
+    const flood = Array.from({ length: 3 }, (_, i) =>
+      evaluator.validate(loop, podRequest({ uid: `loop-${i}` })),
+    );
+    const started = Date.now();
+    const others = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => evaluator.validate(accept, podRequest({ uid: `ok-${i}` }))),
+    );
+    // Had the loops taken both workers, these would have waited a whole deadline.
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(others.every((r) => r.allowed)).toBe(true);
+    const verdicts = await Promise.all(flood);
+    expect(verdicts.every((r) => !r.allowed && r.status?.code === 500)).toBe(true);
+  }, 20_000);
+
   it('denies a memory bomb once it hits the memory cap, and the policy keeps working afterwards', async () => {
     const bomb = await loadPolicy(evaluator, await policyBytes('memory-bomb'), { memoryLimitMiB: 32 });
     const response = await evaluator.validate(bomb, podRequest({ uid: 'bomb' }));

@@ -9,6 +9,11 @@ export interface EvaluationPoolOptions {
   workers?: number;
   /** Tasks sent ahead to a busy worker, so it never waits for the parent between two tasks. */
   tasksAheadPerWorker?: number;
+  /**
+   * Threads one policy may occupy at once; default all but one, so a policy stuck in endless
+   * loops until its deadline never holds every thread and the others keep being evaluated.
+   */
+  maxThreadsPerPolicy?: number;
   heapLimitMiB?: number;
   hostCallHandler: HostCallHandler;
   logSink: PolicyLogSink;
@@ -24,6 +29,11 @@ interface RegisteredLoad {
 }
 
 const DEFAULT_TASKS_AHEAD = 2;
+/**
+ * A task is only queued behind one that started less than this long ago: behind a guest that
+ * runs long (or loops until its deadline) it would wait instead of going to the next free thread.
+ */
+const AHEAD_WINDOW_MS = 5;
 const DEFAULT_HEAP_LIMIT_MIB = 512;
 
 /**
@@ -36,12 +46,17 @@ export class EvaluationPool {
   private readonly queue: TrackedTask[] = [];
   private readonly loads = new Map<string, RegisteredLoad>();
   private readonly tasksAhead: number;
+  private readonly maxThreadsPerPolicy: number;
+  /** Evaluations sent to a thread and not settled yet, per policy. */
+  private readonly busyByPolicy = new Map<string, number>();
+  private readonly dispatched = new Set<TrackedTask>();
   private seq = 0;
   private closed = false;
 
   constructor(private readonly options: EvaluationPoolOptions) {
     this.tasksAhead = options.tasksAheadPerWorker ?? DEFAULT_TASKS_AHEAD;
     const count = Math.max(1, options.workers ?? availableParallelism());
+    this.maxThreadsPerPolicy = options.maxThreadsPerPolicy ?? Math.max(1, count - 1);
     for (let i = 0; i < count; i++) this.threads.push(this.spawn());
   }
 
@@ -52,7 +67,11 @@ export class EvaluationPool {
   /** Runs a task on whichever thread is free first. */
   submit(body: TaskBody, deadlineMs: number): Promise<TaskOutcome> {
     return new Promise((settle) => {
-      this.queue.push(this.track(body, deadlineMs, settle));
+      const tracked = this.track(body, deadlineMs, (outcome) => {
+        this.release(tracked);
+        settle(outcome);
+      });
+      this.queue.push(tracked);
       this.pump();
     });
   }
@@ -95,14 +114,51 @@ export class EvaluationPool {
 
   private pump(): void {
     while (this.queue.length > 0) {
-      let target: WorkerThread | undefined;
-      for (const thread of this.threads) {
-        if (thread.alive && thread.load < this.tasksAhead && (!target || thread.load < target.load))
-          target = thread;
-      }
+      const target = this.freestThread();
       if (!target) return;
-      target.send(this.queue.shift()!);
+      const index = this.queue.findIndex((tracked) => this.busy(policyOf(tracked)) < this.maxThreadsPerPolicy);
+      if (index < 0) return;
+      const [tracked] = this.queue.splice(index, 1);
+      if (!tracked) return;
+      const policyKey = policyOf(tracked);
+      if (policyKey !== undefined && !this.dispatched.has(tracked)) {
+        this.dispatched.add(tracked);
+        this.busyByPolicy.set(policyKey, this.busy(policyKey) + 1);
+      }
+      target.send(tracked);
     }
+  }
+
+  /** The least loaded thread that can take a task now (see {@link AHEAD_WINDOW_MS}). */
+  private freestThread(): WorkerThread | undefined {
+    const now = Date.now();
+    let target: WorkerThread | undefined;
+    for (const thread of this.threads) {
+      if (!thread.alive || thread.load >= this.tasksAhead) continue;
+      if (thread.load > 0 && (thread.runningFor(now) ?? 0) > AHEAD_WINDOW_MS) continue;
+      if (!target || thread.load < target.load) target = thread;
+    }
+    return target;
+  }
+
+  private busy(policyKey: string | undefined): number {
+    return policyKey === undefined ? 0 : (this.busyByPolicy.get(policyKey) ?? 0);
+  }
+
+  /** A settled evaluation frees its policy's share of the threads. */
+  private release(tracked: TrackedTask): void {
+    if (this.undispatch(tracked)) this.pump();
+  }
+
+  /** Stops counting a task against its policy; false if it was not counted. */
+  private undispatch(tracked: TrackedTask): boolean {
+    if (!this.dispatched.delete(tracked)) return false;
+    const policyKey = policyOf(tracked);
+    if (policyKey === undefined) return true;
+    const busy = this.busy(policyKey) - 1;
+    if (busy > 0) this.busyByPolicy.set(policyKey, busy);
+    else this.busyByPolicy.delete(policyKey);
+    return true;
   }
 
   private spawn(): WorkerThread {
@@ -134,7 +190,14 @@ export class EvaluationPool {
       return;
     }
     this.threads.push(this.spawn());
+    // Back in the queue, they count against their policy again only once re-sent.
+    for (const tracked of evaluations) this.undispatch(tracked);
     this.queue.unshift(...evaluations);
     this.pump();
   }
+}
+
+function policyOf(tracked: TrackedTask): string | undefined {
+  const { task } = tracked;
+  return task.kind === 'validate' || task.kind === 'validate-settings' ? task.policyKey : undefined;
 }

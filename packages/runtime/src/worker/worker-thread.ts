@@ -74,6 +74,15 @@ export class WorkerThread {
     return !this.lost;
   }
 
+  /** Milliseconds the task running now has been running; undefined when none has started. */
+  runningFor(now: number): number | undefined {
+    for (const tracked of this.inFlight.values()) {
+      const startedAt = this.status.startOf(tracked.task.seq);
+      if (startedAt !== undefined) return now - startedAt;
+    }
+    return undefined;
+  }
+
   send(tracked: TrackedTask): void {
     this.inFlight.set(tracked.task.seq, tracked);
     this.worker.postMessage(tracked.task);
