@@ -10,10 +10,11 @@ export interface EvaluationPoolOptions {
   /** Tasks sent ahead to a busy worker, so it never waits for the parent between two tasks. */
   tasksAheadPerWorker?: number;
   /**
-   * Threads one policy may occupy at once; default all but one, so a policy stuck in endless
-   * loops until its deadline never holds every thread and the others keep being evaluated.
+   * Threads a heavy policy (one that lately overran its deadline or held a thread for long) may
+   * occupy at once; default all but one, so a policy stuck in endless loops or burning CPU never
+   * holds every thread and the others keep being served.
    */
-  maxThreadsPerPolicy?: number;
+  maxThreadsPerHeavyPolicy?: number;
   heapLimitMiB?: number;
   hostCallHandler: HostCallHandler;
   logSink: PolicyLogSink;
@@ -34,6 +35,13 @@ const DEFAULT_TASKS_AHEAD = 2;
  * runs long (or loops until its deadline) it would wait instead of going to the next free thread.
  */
 const AHEAD_WINDOW_MS = 5;
+/**
+ * An evaluation holding its thread longer than this marks its policy heavy (measured from
+ * dispatch: a task sent ahead may be charged a few ms of its predecessor).
+ */
+const HEAVY_TASK_MS = 50;
+/** How long a heavy policy is held to its share of the threads. */
+const HEAVY_MEMORY_MS = 60_000;
 const DEFAULT_HEAP_LIMIT_MIB = 512;
 
 /**
@@ -46,17 +54,21 @@ export class EvaluationPool {
   private readonly queue: TrackedTask[] = [];
   private readonly loads = new Map<string, RegisteredLoad>();
   private readonly tasksAhead: number;
-  private readonly maxThreadsPerPolicy: number;
+  private readonly maxThreadsPerHeavyPolicy: number;
   /** Evaluations sent to a thread and not settled yet, per policy. */
   private readonly busyByPolicy = new Map<string, number>();
   private readonly dispatched = new Set<TrackedTask>();
+  /** Policy → when it last overran its deadline or held a thread for long. */
+  private readonly heavy = new Map<string, number>();
+  /** When each evaluation was sent to a thread. */
+  private readonly dispatchedAt = new Map<TrackedTask, number>();
   private seq = 0;
   private closed = false;
 
   constructor(private readonly options: EvaluationPoolOptions) {
     this.tasksAhead = options.tasksAheadPerWorker ?? DEFAULT_TASKS_AHEAD;
     const count = Math.max(1, options.workers ?? availableParallelism());
-    this.maxThreadsPerPolicy = options.maxThreadsPerPolicy ?? Math.max(1, count - 1);
+    this.maxThreadsPerHeavyPolicy = options.maxThreadsPerHeavyPolicy ?? Math.max(1, count - 1);
     for (let i = 0; i < count; i++) this.threads.push(this.spawn());
   }
 
@@ -68,6 +80,7 @@ export class EvaluationPool {
   submit(body: TaskBody, deadlineMs: number): Promise<TaskOutcome> {
     return new Promise((settle) => {
       const tracked = this.track(body, deadlineMs, (outcome) => {
+        this.noteWeight(tracked, outcome);
         this.release(tracked);
         settle(outcome);
       });
@@ -116,7 +129,7 @@ export class EvaluationPool {
     while (this.queue.length > 0) {
       const target = this.freestThread();
       if (!target) return;
-      const index = this.queue.findIndex((tracked) => this.busy(policyOf(tracked)) < this.maxThreadsPerPolicy);
+      const index = this.queue.findIndex((tracked) => this.mayDispatch(policyOf(tracked), target));
       if (index < 0) return;
       const [tracked] = this.queue.splice(index, 1);
       if (!tracked) return;
@@ -125,20 +138,59 @@ export class EvaluationPool {
         this.dispatched.add(tracked);
         this.busyByPolicy.set(policyKey, this.busy(policyKey) + 1);
       }
+      this.dispatchedAt.set(tracked, Date.now());
       target.send(tracked);
     }
   }
 
-  /** The least loaded thread that can take a task now (see {@link AHEAD_WINDOW_MS}). */
+  /**
+   * The least loaded thread that can take a task now: an idle one, or one whose running task
+   * started a moment ago and belongs to no heavy policy.
+   */
   private freestThread(): WorkerThread | undefined {
     const now = Date.now();
     let target: WorkerThread | undefined;
     for (const thread of this.threads) {
       if (!thread.alive || thread.load >= this.tasksAhead) continue;
-      if (thread.load > 0 && (thread.runningFor(now) ?? 0) > AHEAD_WINDOW_MS) continue;
+      if (thread.load > 0) {
+        if ((thread.runningFor(now) ?? 0) > AHEAD_WINDOW_MS) continue;
+        if ([...thread.tasks].some((tracked) => this.isHeavy(policyOf(tracked), now))) continue;
+      }
       if (!target || thread.load < target.load) target = thread;
     }
     return target;
+  }
+
+  /**
+   * A heavy policy runs only within its share of the threads, and only on an idle thread while
+   * another thread is idle too: the thread it may hold for a whole deadline is never the last one
+   * the other policies have (a replacement thread still loading policies is not idle).
+   */
+  private mayDispatch(policyKey: string | undefined, target: WorkerThread): boolean {
+    if (!this.isHeavy(policyKey, Date.now())) return true;
+    if (this.busy(policyKey) >= this.maxThreadsPerHeavyPolicy || target.load > 0) return false;
+    return this.threads.some((thread) => thread !== target && thread.alive && thread.load === 0);
+  }
+
+  /** Marks a policy heavy when its evaluation overran its deadline or held the thread for long. */
+  private noteWeight(tracked: TrackedTask, outcome: TaskOutcome): void {
+    const policyKey = policyOf(tracked);
+    const sentAt = this.dispatchedAt.get(tracked);
+    this.dispatchedAt.delete(tracked);
+    if (policyKey === undefined) return;
+    const now = Date.now();
+    if (outcome.kind === 'timed-out' || (sentAt !== undefined && now - sentAt > HEAVY_TASK_MS)) {
+      this.heavy.set(policyKey, now);
+    }
+  }
+
+  private isHeavy(policyKey: string | undefined, now: number): boolean {
+    if (policyKey === undefined) return false;
+    const at = this.heavy.get(policyKey);
+    if (at === undefined) return false;
+    if (now - at <= HEAVY_MEMORY_MS) return true;
+    this.heavy.delete(policyKey);
+    return false;
   }
 
   private busy(policyKey: string | undefined): number {

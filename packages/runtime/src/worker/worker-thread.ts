@@ -83,6 +83,11 @@ export class WorkerThread {
     return undefined;
   }
 
+  /** The tasks sent to this thread and not answered yet. */
+  get tasks(): Iterable<TrackedTask> {
+    return this.inFlight.values();
+  }
+
   send(tracked: TrackedTask): void {
     this.inFlight.set(tracked.task.seq, tracked);
     this.worker.postMessage(tracked.task);

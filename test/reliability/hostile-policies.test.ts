@@ -1,0 +1,68 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { annotatedPolicyBytes } from '../fixtures/index.js';
+import { examplePolicy, exampleReview, startCastellan } from '../harness/castellan.js';
+import type { CastellanProcesses, Verdict } from '../harness/castellan.js';
+import { startNatsServer } from '../harness/nats.js';
+import type { NatsServer } from '../harness/nats.js';
+import { runLoad } from './load.js';
+
+const median = (verdicts: Verdict[]) => {
+  const sorted = verdicts.map((v) => v.latencyMs).sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+describe('an endless loop and a memory bomb under load (real processes, one evaluator, two threads)', () => {
+  let nats: NatsServer;
+  let castellan: CastellanProcesses;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'castellan-hostile-'));
+    const hostile = async (name: string) => {
+      const path = join(dir, `${name}.wasm`);
+      await writeFile(path, await annotatedPolicyBytes(name));
+      return examplePolicy(name, 'pod-privileged', { moduleUrl: `file://${path}`, timeoutSeconds: 1 });
+    };
+    nats = await startNatsServer();
+    castellan = await startCastellan({ natsUrl: nats.url, evaluators: 1, workers: 2 });
+    await castellan.publish([
+      examplePolicy('pod-privileged', 'pod-privileged'),
+      await hostile('endless-loop'),
+      await hostile('memory-bomb'),
+    ]);
+    await castellan.waitUntilServed(['pod-privileged']);
+  }, 60_000);
+
+  afterAll(async () => {
+    await castellan?.stop();
+    await nats?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('denies the hostile requests, and other policies stay within 2× their normal latency', async () => {
+    const review = await exampleReview('unprivileged-pod');
+    const normal = await runLoad(4, 3000, () => castellan.validate('pod-privileged', review));
+
+    const hostile: Verdict[] = [];
+    const hammer = (policyId: string) => async () => {
+      const verdict = await castellan.validate(policyId, review);
+      hostile.push(verdict);
+      return verdict;
+    };
+    const [underAttack] = await Promise.all([
+      runLoad(4, 5000, () => castellan.validate('pod-privileged', review)),
+      runLoad(2, 5000, hammer('endless-loop')),
+      runLoad(2, 5000, hammer('memory-bomb')),
+    ]);
+
+    expect(underAttack.filter((v) => v.status !== 200 || v.allowed !== true)).toEqual([]);
+    expect(hostile.length).toBeGreaterThan(0);
+    expect(hostile.filter((v) => v.status !== 200 || v.allowed !== false || v.code !== 500)).toEqual([]);
+    expect(median(underAttack), `normal median ${median(normal).toFixed(2)} ms`).toBeLessThan(
+      2 * median(normal),
+    );
+  }, 60_000);
+});
