@@ -40,6 +40,10 @@ export interface CastellanProcesses {
   /** Waits until the gateway routes each policy to an evaluator that answers for it. */
   waitUntilServed(policyIds: string[], timeoutMs?: number): Promise<void>;
   validate(policyId: string, body: Buffer | string): Promise<Verdict>;
+  /** Any POST to the gateway, answered as received. */
+  postRaw(path: string, body: Buffer | string, headers?: Record<string, string>): Promise<RawAnswer>;
+  /** The gateway's Prometheus metrics text. */
+  metrics(): Promise<string>;
   /** The recent output of every service, for failure messages. */
   logs(): string;
   stop(): Promise<void>;
@@ -126,6 +130,8 @@ export async function startCastellan(options: CastellanOptions): Promise<Castell
       }
     },
     validate: (policyId, body) => post(agent, port, `/validate/${policyId}`, body),
+    postRaw: (path, body, headers) => postRaw(agent, port, path, body, headers),
+    metrics: async () => (await fetch(`http://127.0.0.1:${readinessPort}/metrics`)).text(),
     logs,
     async stop() {
       agent.destroy();
@@ -136,46 +142,57 @@ export async function startCastellan(options: CastellanOptions): Promise<Castell
   };
 }
 
-function post(agent: Agent, port: number, path: string, body: Buffer | string): Promise<Verdict> {
+/** An HTTP answer as received. */
+export interface RawAnswer {
+  status: number;
+  contentType: string | undefined;
+  text: string;
+  latencyMs: number;
+}
+
+function postRaw(
+  agent: Agent,
+  port: number,
+  path: string,
+  body: Buffer | string,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): Promise<RawAnswer> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json' },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const latencyMs = performance.now() - started;
-          const text = Buffer.concat(chunks).toString('utf8');
-          const answer = JSON.parse(text) as {
-            response?: { allowed?: boolean; uid?: string; status?: { message?: string; code?: number } };
-            message?: string;
-          };
-          resolve({
-            status: res.statusCode ?? 0,
-            ...(answer.response
-              ? {
-                  allowed: answer.response.allowed,
-                  uid: answer.response.uid,
-                  message: answer.response.status?.message,
-                  code: answer.response.status?.code,
-                }
-              : { message: answer.message }),
-            latencyMs,
-          });
-        });
-      },
-    );
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          contentType: res.headers['content-type'],
+          text: Buffer.concat(chunks).toString('utf8'),
+          latencyMs: performance.now() - started,
+        }),
+      );
+    });
     req.on('error', reject);
     req.end(body);
   });
+}
+
+async function post(agent: Agent, port: number, path: string, body: Buffer | string): Promise<Verdict> {
+  const { status, text, latencyMs } = await postRaw(agent, port, path, body);
+  const answer = JSON.parse(text) as {
+    response?: { allowed?: boolean; uid?: string; status?: { message?: string; code?: number } };
+    message?: string;
+  };
+  const response = answer.response;
+  return response
+    ? {
+        status,
+        allowed: response.allowed,
+        uid: response.uid,
+        message: response.status?.message,
+        code: response.status?.code,
+        latencyMs,
+      }
+    : { status, message: answer.message, latencyMs };
 }
 
 /** A policy of `examples/build` (annotated at build time), with policy-server defaults. */

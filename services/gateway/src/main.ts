@@ -1,3 +1,4 @@
+import { collectDefaultMetrics } from 'prom-client';
 import { runService } from '@castellan/service-host';
 import { buildGateway } from './app.js';
 import { loadGatewayConfig } from './config.js';
@@ -16,6 +17,8 @@ await runService({
       logger,
       isReady: () => !nc.isClosed() && routes.allPoliciesServed(),
     });
+    // Process metrics (heap, resident memory, event-loop lag) beside the gateway's own.
+    collectDefaultMetrics({ register: gateway.registry, prefix: 'castellan_gateway_' });
     await gateway.listen();
     return {
       async stop() {
