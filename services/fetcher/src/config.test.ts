@@ -38,7 +38,7 @@ describe('loadConfig', () => {
         CASTELLAN_LOG_LEVEL: 'loud',
       }),
     ).toThrow(
-      /REPLICAS must be a positive integer \(got "three"\)[\s\S]*LOG_LEVEL must be one of[\s\S]*MAX_MODULE_BYTES must be a positive integer \(got "-1"\)/
+      /REPLICAS must be a positive integer \(got "three"\)[\s\S]*LOG_LEVEL must be one of[\s\S]*MAX_MODULE_BYTES must be a positive integer \(got "-1"\)/,
     );
   });
 });
