@@ -92,7 +92,14 @@ export async function startCastellan(options: CastellanOptions): Promise<Castell
     CASTELLAN_TLS_KEY_FILE: certificates.keyPath,
   });
   const readiness = async () => (await fetch(`http://127.0.0.1:${readinessPort}/readiness`)).ok;
-  await waitUntilReady(gateway, 'gateway', readiness, 30_000);
+  try {
+    await waitUntilReady(gateway, 'gateway', readiness, 30_000);
+  } catch (error) {
+    // Nothing may outlive a failed start: the caller never gets a handle to stop it.
+    await Promise.all([gateway, fetcher, ...evaluators].map((child) => child.stop()));
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
 
   const nc = await connect({ servers: options.natsUrl.split(','), maxReconnectAttempts: -1 });
   const publisher = await PolicyPublisher.open(

@@ -37,6 +37,9 @@ export async function runService<C extends ServiceConfig>(definition: ServiceDef
     name: `castellan-${definition.name}`,
     waitOnFirstConnect: true,
     maxReconnectAttempts: -1,
+    // Async stack traces make every request allocate two errors up front: ~12% of the gateway's
+    // CPU in profiles.
+    noAsyncTraces: true,
   });
   void logConnectionChanges(nc, logger);
 
