@@ -16,11 +16,14 @@ export interface WireError {
   message: string;
 }
 
-export class ProtoError extends Error {
-  override readonly name = 'ProtoError';
-  readonly code: ProtoErrorCode;
+/**
+ * The base of every package's typed error: a stable `code` from the package's code list, a message
+ * a user can act on, and the wire form it crosses NATS and worker threads in.
+ */
+export class CastellanError<Code extends string = string> extends Error {
+  readonly code: Code;
 
-  constructor(code: ProtoErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: Code, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
   }
@@ -28,4 +31,24 @@ export class ProtoError extends Error {
   toRecord(): WireError {
     return { code: this.code, message: this.message };
   }
+}
+
+export class ProtoError extends CastellanError<ProtoErrorCode> {
+  override readonly name = 'ProtoError';
+}
+
+/**
+ * The wire form of anything thrown: an error with a Castellan code keeps it, whatever package
+ * raised it; anything else is reported under `fallback`, its message prefixed by `context`.
+ */
+export function toWireError(error: unknown, fallback: string, context: string): WireError {
+  if (
+    error instanceof Error &&
+    'code' in error &&
+    typeof error.code === 'string' &&
+    error.code.startsWith('CASTELLAN_')
+  ) {
+    return { code: error.code, message: error.message };
+  }
+  return { code: fallback, message: `${context}: ${error instanceof Error ? error.message : String(error)}` };
 }

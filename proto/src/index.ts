@@ -1,6 +1,6 @@
 export { PROTO_VERSION, FieldReader } from './codec.js';
 export type { MessageFields } from './codec.js';
-export { ProtoError, ProtoErrorCode } from './errors.js';
+export { CastellanError, ProtoError, ProtoErrorCode, toWireError } from './errors.js';
 export type { WireError } from './errors.js';
 export {
   Bucket,

@@ -4,8 +4,10 @@ import {
   encodePolicyConfig,
   policyKey,
   poolPoliciesFilter,
+  toWireError,
 } from '@castellan/proto';
 import type { PolicyConfig, RegistrySources } from '@castellan/proto';
+import { ControlErrorCode } from './errors.js';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -81,9 +83,11 @@ export class PolicyPublisher {
       }
       return { policyId, result: 'created', revision: await this.kv.put(key, encoded), config };
     } catch (error) {
-      const code =
-        error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : 'ERROR';
-      return { policyId, result: 'failed', error: { code, message: (error as Error).message } };
+      return {
+        policyId,
+        result: 'failed',
+        error: toWireError(error, ControlErrorCode.PublishFailed, `policy ${policyId}`),
+      };
     }
   }
 

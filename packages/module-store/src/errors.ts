@@ -1,3 +1,5 @@
+import { CastellanError } from '@castellan/proto';
+
 /** Errors of the module store; codes are listed in docs/errors.md. */
 export const ModuleStoreErrorCode = {
   NotFound: 'CASTELLAN_MODULE_STORE_NOT_FOUND',
@@ -7,16 +9,6 @@ export const ModuleStoreErrorCode = {
 
 export type ModuleStoreErrorCode = (typeof ModuleStoreErrorCode)[keyof typeof ModuleStoreErrorCode];
 
-export class ModuleStoreError extends Error {
+export class ModuleStoreError extends CastellanError<ModuleStoreErrorCode> {
   override readonly name = 'ModuleStoreError';
-  readonly code: ModuleStoreErrorCode;
-
-  constructor(code: ModuleStoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-
-  toRecord(): { code: string; message: string } {
-    return { code: this.code, message: this.message };
-  }
 }

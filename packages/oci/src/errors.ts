@@ -1,3 +1,5 @@
+import { CastellanError } from '@castellan/proto';
+
 /**
  * Typed errors of the OCI distribution client. Every error has a stable `code` (listed in
  * docs/errors.md); across NATS they travel as `{ code, message }` and are recognised by code.
@@ -25,34 +27,9 @@ export const OciErrorCode = {
 
 export type OciErrorCode = (typeof OciErrorCode)[keyof typeof OciErrorCode];
 
-/** The serialisable form of an error, as it crosses a NATS message. */
-export interface OciErrorRecord {
-  code: string;
-  message: string;
-}
-
 /** An error of the OCI client, recognised by its `code`. */
-export class OciError extends Error {
-  override readonly name: string = 'OciError';
-  readonly code: OciErrorCode;
-
-  constructor(code: OciErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-
-  toRecord(): OciErrorRecord {
-    return { code: this.code, message: this.message };
-  }
-
-  /** Rebuilds an error received as a record; an unknown code becomes `REGISTRY_UNAVAILABLE`. */
-  static fromRecord(record: OciErrorRecord): OciError {
-    const known = Object.values(OciErrorCode) as string[];
-    const code = (
-      known.includes(record.code) ? record.code : OciErrorCode.RegistryUnavailable
-    ) as OciErrorCode;
-    return new OciError(code, record.message);
-  }
+export class OciError extends CastellanError<OciErrorCode> {
+  override readonly name = 'OciError';
 }
 
 /** The message of any thrown value, for wrapping foreign (undici, fs, child process) errors. */

@@ -30,4 +30,3 @@ export type { BasicCredentials, DockerCredentialsOptions, RegistryCredentials } 
 export { DEFAULT_RETRY_POLICY } from './retry.js';
 export type { RetryPolicy } from './retry.js';
 export { OciError, OciErrorCode } from './errors.js';
-export type { OciErrorRecord } from './errors.js';

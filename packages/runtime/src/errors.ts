@@ -1,3 +1,6 @@
+import { CastellanError } from '@castellan/proto';
+import type { WireError } from '@castellan/proto';
+
 /**
  * Typed errors of the policy runtime. Every error has a stable `code` (listed in docs/errors.md);
  * across worker threads and NATS they travel as `{ code, message }` and are recognised by code.
@@ -21,23 +24,10 @@ export const RuntimeErrorCode = {
 export type RuntimeErrorCode = (typeof RuntimeErrorCode)[keyof typeof RuntimeErrorCode];
 
 /** The serialisable form of an error, as it crosses a worker thread or a NATS message. */
-export interface ErrorRecord {
-  code: string;
-  message: string;
-}
+export type ErrorRecord = WireError;
 
-export class RuntimeError extends Error {
-  override readonly name: string = 'RuntimeError';
-  readonly code: RuntimeErrorCode;
-
-  constructor(code: RuntimeErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-
-  toRecord(): ErrorRecord {
-    return { code: this.code, message: this.message };
-  }
+export class RuntimeError extends CastellanError<RuntimeErrorCode> {
+  override readonly name = 'RuntimeError';
 
   static fromRecord(record: ErrorRecord): RuntimeError {
     const known = Object.values(RuntimeErrorCode) as string[];

@@ -123,16 +123,19 @@ export class PolicyEvaluator {
    * Evaluates a request and returns the policy's own verdict (no monitor mode, mutation constraint
    * or custom message: see `applyPolicyConfiguration`). `document` is an AdmissionReview or a bare
    * AdmissionRequest, or any JSON for raw policies.
+   *
+   * `notAfter` (epoch ms): if the evaluation has not started by then, it is not run at all.
    */
   async validate(
     policy: LoadedPolicy,
     document: unknown,
-    options: { raw?: boolean } = {},
+    options: { raw?: boolean; notAfter?: number } = {},
   ): Promise<AdmissionResponse> {
     const input = toValidationInput(document, options.raw ?? policy.rawByDefault);
     const outcome = await this.pool.submit(
       { kind: 'validate', policyKey: policy.key, input },
       policy.timeoutMs,
+      options.notAfter,
     );
     return decisionFor(policy, input.uid, outcome);
   }

@@ -42,10 +42,8 @@ describe('hostile modules are contained', () => {
     for (let i = 0; i < 4; i++) expect((await evaluator.validate(accept, podRequest({}))).allowed).toBe(true);
   });
 
-  it('never lets a policy that overran its deadline hold every worker: a flood of its loops leaves one for the others', async () => {
+  it('never lets one policy hold every worker: a flood of endless loops leaves one for the others', async () => {
     const loop = await loadPolicy(evaluator, await policyBytes('endless-loop'), { timeoutSeconds: 1 });
-    // The first overrun is what marks the policy heavy: nothing tells an endless loop in advance.
-    await evaluator.validate(loop, podRequest({ uid: 'first-offence' }));
     const flood = Array.from({ length: 3 }, (_, i) =>
       evaluator.validate(loop, podRequest({ uid: `loop-${i}` })),
     );

@@ -1,6 +1,7 @@
+import { toWireError } from '@castellan/proto';
 import type { PolicyConfig } from '@castellan/proto';
 import type { PolicyEvaluator } from '@castellan/runtime';
-import { EvaluatorErrorCode, toWireError } from './errors.js';
+import { EvaluatorErrorCode } from './errors.js';
 import { HostCapabilityGrants } from './host-capabilities.js';
 import type { ModuleCache } from './module-cache.js';
 import type { PolicyRevision, RevisionState } from './revision-state.js';

@@ -1,8 +1,8 @@
-import { decodeEvaluationRequest } from '@castellan/proto';
+import { decodeEvaluationRequest, toWireError } from '@castellan/proto';
 import type { EvaluationReply, EvaluationRequest, MessageFields } from '@castellan/proto';
 import { rejection } from '@castellan/runtime';
 import type { AdmissionResponse, PolicyEvaluator } from '@castellan/runtime';
-import { EvaluatorErrorCode, toWireError } from './errors.js';
+import { EvaluatorErrorCode } from './errors.js';
 import type { RevisionState } from './revision-state.js';
 
 /** The revision a subscription serves. */
@@ -92,7 +92,11 @@ export async function answerEvaluation(
   }
 
   try {
-    const response = await evaluator.validate(state.policy, document, { raw: origin === 'validate_raw' });
+    // Past the deadline the gateway has answered by failure policy: running it would be wasted.
+    const response = await evaluator.validate(state.policy, document, {
+      raw: origin === 'validate_raw',
+      notAfter: request.deadline,
+    });
     return { reply: { ok: true, response: wireResponse(response) }, uid, origin };
   } catch (error) {
     // The runtime's own checks of the AdmissionRequest keep their code (CASTELLAN_RUNTIME_REQUEST_INVALID).

@@ -1,8 +1,15 @@
 import { ModuleStore } from '@castellan/module-store';
-import { decodeFetchRequest, encodeFetchReply, ProtoError, QueueGroup, Subject } from '@castellan/proto';
+import {
+  decodeFetchRequest,
+  encodeFetchReply,
+  ProtoError,
+  QueueGroup,
+  Subject,
+  toWireError,
+} from '@castellan/proto';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
-import { toWireError } from './errors.js';
+import { FetchErrorCode } from './errors.js';
 import { ModuleFetcher } from './module-fetcher.js';
 import { ModuleIndex } from './module-index.js';
 import type { ModuleSource } from './module-source.js';
@@ -41,7 +48,7 @@ export async function buildFetcher({
       const module = await fetcher.fetch(request);
       msg.respond(encodeFetchReply({ ok: true, module }));
     } catch (error) {
-      const wire = toWireError(error);
+      const wire = toWireError(error, FetchErrorCode.Failed, 'unexpected fetcher failure');
       if (!(error instanceof ProtoError)) logger.warn({ url, code: wire.code, err: error }, 'fetch failed');
       msg.respond(encodeFetchReply({ ok: false, error: wire }));
     }

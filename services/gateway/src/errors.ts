@@ -1,3 +1,4 @@
+import { CastellanError } from '@castellan/proto';
 /** Errors of the gateway service; codes are listed in docs/errors.md. */
 export const GatewayErrorCode = {
   ConfigInvalid: 'CASTELLAN_GATEWAY_CONFIG_INVALID',
@@ -7,14 +8,8 @@ export const GatewayErrorCode = {
 
 export type GatewayErrorCode = (typeof GatewayErrorCode)[keyof typeof GatewayErrorCode];
 
-export class GatewayError extends Error {
+export class GatewayError extends CastellanError<GatewayErrorCode> {
   override readonly name = 'GatewayError';
-  readonly code: GatewayErrorCode;
-
-  constructor(code: GatewayErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }
 
 /** The message of any thrown value, for log lines and failure-policy reasons. */

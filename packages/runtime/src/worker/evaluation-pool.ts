@@ -60,8 +60,12 @@ export class EvaluationPool {
   private readonly dispatched = new Set<TrackedTask>();
   /** Policy → when it last overran its deadline or held a thread for long. */
   private readonly heavy = new Map<string, number>();
+  /** Policies whose last evaluation was quick: they may use every thread. */
+  private readonly trusted = new Set<string>();
   /** When each evaluation was sent to a thread. */
   private readonly dispatchedAt = new Map<TrackedTask, number>();
+  /** When the caller of a queued evaluation stops waiting for it. */
+  private readonly notAfter = new Map<TrackedTask, number>();
   private seq = 0;
   private closed = false;
 
@@ -76,14 +80,19 @@ export class EvaluationPool {
     return this.threads.length;
   }
 
-  /** Runs a task on whichever thread is free first. */
-  submit(body: TaskBody, deadlineMs: number): Promise<TaskOutcome> {
+  /**
+   * Runs a task on whichever thread is free first. A task still queued at `notAfter` (epoch ms:
+   * its caller stopped waiting) is dropped rather than run: under attack, abandoned requests to a
+   * slow policy would otherwise pile up and keep threads busy long after the attack.
+   */
+  submit(body: TaskBody, deadlineMs: number, notAfter?: number): Promise<TaskOutcome> {
     return new Promise((settle) => {
       const tracked = this.track(body, deadlineMs, (outcome) => {
         this.noteWeight(tracked, outcome);
         this.release(tracked);
         settle(outcome);
       });
+      if (notAfter !== undefined) this.notAfter.set(tracked, notAfter);
       this.queue.push(tracked);
       this.pump();
     });
@@ -102,11 +111,14 @@ export class EvaluationPool {
 
   async unloadEverywhere(policyKey: string): Promise<void> {
     this.loads.delete(policyKey);
+    this.heavy.delete(policyKey);
+    this.trusted.delete(policyKey);
     await Promise.all(this.threads.map((thread) => this.sendTo(thread, { kind: 'unload', policyKey }, 1000)));
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.notAfter.clear();
     for (const tracked of this.queue.splice(0))
       tracked.settle({ kind: 'worker-lost', reason: 'the evaluator is closing' });
     await Promise.all(this.threads.map((thread) => thread.terminate()));
@@ -126,6 +138,7 @@ export class EvaluationPool {
   }
 
   private pump(): void {
+    this.dropAbandoned();
     while (this.queue.length > 0) {
       const target = this.freestThread();
       if (!target) return;
@@ -139,13 +152,14 @@ export class EvaluationPool {
         this.busyByPolicy.set(policyKey, this.busy(policyKey) + 1);
       }
       this.dispatchedAt.set(tracked, Date.now());
+      this.notAfter.delete(tracked);
       target.send(tracked);
     }
   }
 
   /**
    * The least loaded thread that can take a task now: an idle one, or one whose running task
-   * started a moment ago and belongs to no heavy policy.
+   * started a moment ago and whose tasks all belong to policies known to answer quickly.
    */
   private freestThread(): WorkerThread | undefined {
     const now = Date.now();
@@ -154,7 +168,7 @@ export class EvaluationPool {
       if (!thread.alive || thread.load >= this.tasksAhead) continue;
       if (thread.load > 0) {
         if ((thread.runningFor(now) ?? 0) > AHEAD_WINDOW_MS) continue;
-        if ([...thread.tasks].some((tracked) => this.isHeavy(policyOf(tracked), now))) continue;
+        if ([...thread.tasks].some((tracked) => !this.isQuick(policyOf(tracked), now))) continue;
       }
       if (!target || thread.load < target.load) target = thread;
     }
@@ -167,9 +181,15 @@ export class EvaluationPool {
    * the other policies have (a replacement thread still loading policies is not idle).
    */
   private mayDispatch(policyKey: string | undefined, target: WorkerThread): boolean {
-    if (!this.isHeavy(policyKey, Date.now())) return true;
-    if (this.busy(policyKey) >= this.maxThreadsPerHeavyPolicy || target.load > 0) return false;
-    return this.threads.some((thread) => thread !== target && thread.alive && thread.load === 0);
+    if (policyKey === undefined) return true;
+    const withinShare = this.busy(policyKey) < this.maxThreadsPerHeavyPolicy;
+    if (this.isHeavy(policyKey, Date.now())) {
+      if (!withinShare || target.load > 0) return false;
+      return this.threads.some((thread) => thread !== target && thread.alive && thread.load === 0);
+    }
+    // A policy not yet seen answering quickly could be an endless loop: it gets its share only,
+    // which spares the other policies the stall of its first overrun.
+    return this.trusted.has(policyKey) || withinShare;
   }
 
   /** Marks a policy heavy when its evaluation overran its deadline or held the thread for long. */
@@ -181,7 +201,15 @@ export class EvaluationPool {
     const now = Date.now();
     if (outcome.kind === 'timed-out' || (sentAt !== undefined && now - sentAt > HEAVY_TASK_MS)) {
       this.heavy.set(policyKey, now);
+      this.trusted.delete(policyKey);
+    } else if (outcome.kind === 'done') {
+      this.trusted.add(policyKey);
     }
+  }
+
+  /** Known to answer quickly: a task may wait behind it. */
+  private isQuick(policyKey: string | undefined, now: number): boolean {
+    return policyKey === undefined || (this.trusted.has(policyKey) && !this.isHeavy(policyKey, now));
   }
 
   private isHeavy(policyKey: string | undefined, now: number): boolean {
@@ -195,6 +223,19 @@ export class EvaluationPool {
 
   private busy(policyKey: string | undefined): number {
     return policyKey === undefined ? 0 : (this.busyByPolicy.get(policyKey) ?? 0);
+  }
+
+  private dropAbandoned(): void {
+    if (this.notAfter.size === 0) return;
+    const now = Date.now();
+    for (const [tracked, notAfter] of this.notAfter) {
+      if (notAfter > now) continue;
+      this.notAfter.delete(tracked);
+      const index = this.queue.indexOf(tracked);
+      if (index < 0) continue;
+      this.queue.splice(index, 1);
+      tracked.settle({ kind: 'worker-lost', reason: 'its caller stopped waiting before it started' });
+    }
   }
 
   /** A settled evaluation frees its policy's share of the threads. */
