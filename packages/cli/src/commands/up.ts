@@ -98,7 +98,9 @@ async function up(flags: UpFlags): Promise<void> {
     const publisher = await PolicyPublisher.open(nc, new FetchClient(nc));
     const sync = syncPoliciesFile(policiesPath, publisher, POOL);
     say(`… policies   fetching the modules of ${policiesPath}`);
-    const failed = reportOutcomes(await sync.apply().catch(toCliError), say);
+    const outcomes = await sync.apply().catch(toCliError);
+    const failed = reportOutcomes(outcomes, say);
+    const example = outcomes.find((outcome) => outcome.result !== 'failed' && outcome.result !== 'removed');
 
     const gateway = startService(
       'gateway',
@@ -122,7 +124,7 @@ async function up(flags: UpFlags): Promise<void> {
     say('Try it:');
     say(
       `  curl --cacert ${tls.caPath} -H 'Content-Type: application/json' \\\n` +
-        `    --data @examples/requests/privileged-pod.json ${url}/validate/<policy id>`,
+        `    --data @examples/requests/privileged-pod.json ${url}/validate/${example?.policyId ?? '<policy id>'}`,
     );
     if (failed > 0)
       say(
