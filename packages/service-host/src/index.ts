@@ -9,3 +9,5 @@ export {
 export type { Environment, LogLevel, ServiceConfig } from './env-reader.js';
 export { runService } from './run-service.js';
 export type { ServiceDefinition, StartedService } from './run-service.js';
+export { watchKv } from './kv-watch.js';
+export type { KvWatch } from './kv-watch.js';

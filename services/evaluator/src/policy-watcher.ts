@@ -2,8 +2,8 @@ import { decodePolicyConfig, policyKey, poolPoliciesFilter } from '@castellan/pr
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import { EvaluatorErrorCode, describe } from './errors.js';
-import { watchKv } from './kv-watch.js';
-import type { KvWatch } from './kv-watch.js';
+import { watchKv } from '@castellan/service-host';
+import type { KvWatch } from '@castellan/service-host';
 import type { PolicyRevision } from './revision-state.js';
 
 export interface PolicyWatcherHandlers {

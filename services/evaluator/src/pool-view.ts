@@ -3,8 +3,8 @@ import type { EvaluatorStatus } from '@castellan/proto';
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import { describe } from './errors.js';
-import { watchKv } from './kv-watch.js';
-import type { KvWatch } from './kv-watch.js';
+import { watchKv } from '@castellan/service-host';
+import type { KvWatch } from '@castellan/service-host';
 
 /** An evaluator that missed this many heartbeats is dead (its status stays in the KV). */
 export const MISSED_HEARTBEATS_BEFORE_DEAD = 3;

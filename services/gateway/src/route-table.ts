@@ -5,8 +5,8 @@ import type { KvEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import type { PolicyRoute, PolicyRoutes } from './dispatch.js';
-import { mirrorKv } from './kv-mirror.js';
-import type { KvMirror } from './kv-mirror.js';
+import { watchKv } from '@castellan/service-host';
+import type { KvWatch } from '@castellan/service-host';
 
 /** An evaluator that missed this many heartbeats is no longer counted on. */
 const MISSED_HEARTBEATS = 3;
@@ -34,7 +34,7 @@ interface KnownEvaluator {
 export class RouteTable implements PolicyRoutes {
   private readonly policies = new Map<string, KnownPolicy>();
   private readonly evaluators = new Map<string, KnownEvaluator>();
-  private readonly mirrors: KvMirror[] = [];
+  private readonly watches: KvWatch[] = [];
 
   private constructor(
     private readonly logger: Logger,
@@ -53,11 +53,11 @@ export class RouteTable implements PolicyRoutes {
       kvm.create(Bucket.Policies, { replicas: options.replicas }),
       kvm.create(Bucket.Evaluators, { replicas: options.replicas }),
     ]);
-    table.mirrors.push(
-      await mirrorKv(policies, (entry) => table.onPolicy(entry)),
-      await mirrorKv(evaluators, (entry, isUpdate) => table.onEvaluator(entry, isUpdate)),
+    table.watches.push(
+      await watchKv(policies, '>', (entry) => table.onPolicy(entry), logger),
+      await watchKv(evaluators, '>', (entry) => table.onEvaluator(entry, entry.isUpdate), logger),
     );
-    await Promise.all(table.mirrors.map((mirror) => mirror.ready));
+    await Promise.all(table.watches.map((watch) => watch.caughtUp));
     return table;
   }
 
@@ -84,7 +84,7 @@ export class RouteTable implements PolicyRoutes {
   }
 
   stop(): void {
-    for (const mirror of this.mirrors) mirror.stop();
+    for (const watch of this.watches) watch.stop();
   }
 
   /**

@@ -1,6 +1,5 @@
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { Logger } from 'pino';
-import { describe } from './errors.js';
 
 const RESTART_DELAY_MS = 1_000;
 
@@ -44,7 +43,10 @@ export async function watchKv(
           if (entry.delta === 0) markCaughtUp();
         }
       } catch (error) {
-        logger.warn({ reason: describe(error), filter }, 'KV watch failed');
+        logger.warn(
+          { reason: error instanceof Error ? error.message : String(error), filter },
+          'KV watch failed',
+        );
       }
       if (stopped) return;
       logger.warn({ filter }, 'KV watch ended; watching again');
@@ -54,7 +56,10 @@ export async function watchKv(
   const restart = (): void => {
     if (stopped) return;
     start().catch((error: unknown) => {
-      logger.warn({ reason: describe(error), filter }, 'cannot watch the KV; retrying');
+      logger.warn(
+        { reason: error instanceof Error ? error.message : String(error), filter },
+        'cannot watch the KV; retrying',
+      );
       restartTimer = setTimeout(restart, RESTART_DELAY_MS);
     });
   };
