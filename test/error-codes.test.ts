@@ -6,6 +6,7 @@ import { GatewayErrorCode } from '@castellan/gateway';
 import { ModuleStoreErrorCode } from '@castellan/module-store';
 import { OciErrorCode } from '@castellan/oci';
 import { ProtoErrorCode } from '@castellan/proto';
+import { ReconcilerErrorCode } from '@castellan/reconciler';
 import { RuntimeErrorCode } from '@castellan/runtime';
 import { describe, expect, it } from 'vitest';
 
@@ -19,6 +20,7 @@ const CODES_BY_PREFIX: Record<string, Record<string, string>> = {
   CASTELLAN_OCI_: OciErrorCode,
   CASTELLAN_EVAL_: EvaluatorErrorCode,
   CASTELLAN_GATEWAY_: GatewayErrorCode,
+  CASTELLAN_RECONCILER_: ReconcilerErrorCode,
 };
 
 describe('docs/errors.md', () => {

@@ -1,0 +1,136 @@
+import type { ContextAwareResource, FailurePolicy, PolicyMode } from '@castellan/proto';
+
+/** The API group and version of Castellan's policy kinds. */
+export const POLICIES_API_VERSION = 'policies.castellan.dev/v1';
+
+/** A `metav1.LabelSelectorRequirement`. */
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  values?: string[];
+}
+
+/** A `metav1.LabelSelector`. */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
+
+/** An admissionregistration/v1 `RuleWithOperations`. */
+export interface PolicyRule {
+  apiGroups: string[];
+  apiVersions: string[];
+  resources: string[];
+  operations: ('*' | 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT')[];
+  scope?: 'Cluster' | 'Namespaced' | '*';
+}
+
+/** An admissionregistration/v1 `MatchCondition` (a CEL expression). */
+export interface MatchCondition {
+  name: string;
+  expression: string;
+}
+
+/** The webhook fields every policy kind shares (spec §7.1, §7.2). */
+export interface WebhookSpec {
+  policyServer?: string;
+  mode?: PolicyMode;
+  rules: PolicyRule[];
+  failurePolicy?: FailurePolicy;
+  backgroundAudit?: boolean;
+  matchPolicy?: 'Exact' | 'Equivalent';
+  matchConditions?: MatchCondition[];
+  objectSelector?: LabelSelector;
+  sideEffects?: 'None' | 'NoneOnDryRun';
+  timeoutSeconds?: number;
+}
+
+/** `PolicySpec` of an AdmissionPolicy (spec §7.1). */
+export interface AdmissionPolicySpec extends WebhookSpec {
+  module: string;
+  settings?: Record<string, unknown> | null;
+  mutating: boolean;
+  timeoutEvalSeconds?: number;
+  message?: string;
+}
+
+/** `PolicySpec` of a ClusterAdmissionPolicy: an AdmissionPolicy's plus the cluster-wide fields. */
+export interface ClusterAdmissionPolicySpec extends AdmissionPolicySpec {
+  namespaceSelector?: LabelSelector;
+  contextAwareResources?: ContextAwareResource[];
+  allowInsideAdmissionControllerNamespace?: boolean;
+}
+
+/** One member of a policy group (spec §7.2). */
+export interface GroupMember {
+  module: string;
+  settings?: Record<string, unknown> | null;
+  timeoutEvalSeconds?: number;
+}
+
+/** One member of a ClusterAdmissionPolicyGroup. */
+export interface ClusterGroupMember extends GroupMember {
+  contextAwareResources?: ContextAwareResource[];
+}
+
+/** `GroupSpec` of an AdmissionPolicyGroup (spec §7.2). */
+export interface AdmissionPolicyGroupSpec extends WebhookSpec {
+  expression: string;
+  message: string;
+  policies: Record<string, GroupMember>;
+}
+
+/** `GroupSpec` of a ClusterAdmissionPolicyGroup. */
+export interface ClusterAdmissionPolicyGroupSpec extends WebhookSpec {
+  expression: string;
+  message: string;
+  policies: Record<string, ClusterGroupMember>;
+  namespaceSelector?: LabelSelector;
+  allowInsideAdmissionControllerNamespace?: boolean;
+}
+
+/** The metadata the reconciler reads. */
+export interface PolicyMetadata {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+}
+
+/** A ClusterAdmissionPolicy resource. */
+export interface ClusterAdmissionPolicy {
+  apiVersion?: string;
+  kind: 'ClusterAdmissionPolicy';
+  metadata: PolicyMetadata;
+  spec: ClusterAdmissionPolicySpec;
+}
+
+/** An AdmissionPolicy resource (namespaced). */
+export interface AdmissionPolicy {
+  apiVersion?: string;
+  kind: 'AdmissionPolicy';
+  metadata: PolicyMetadata & { namespace: string };
+  spec: AdmissionPolicySpec;
+}
+
+/** A ClusterAdmissionPolicyGroup resource. */
+export interface ClusterAdmissionPolicyGroup {
+  apiVersion?: string;
+  kind: 'ClusterAdmissionPolicyGroup';
+  metadata: PolicyMetadata;
+  spec: ClusterAdmissionPolicyGroupSpec;
+}
+
+/** An AdmissionPolicyGroup resource (namespaced). */
+export interface AdmissionPolicyGroup {
+  apiVersion?: string;
+  kind: 'AdmissionPolicyGroup';
+  metadata: PolicyMetadata & { namespace: string };
+  spec: AdmissionPolicyGroupSpec;
+}
+
+/** A single (non-group) policy: what {@link desiredPolicyOf} translates today. */
+export type SinglePolicy = ClusterAdmissionPolicy | AdmissionPolicy;
+
+/** Any of the four policy kinds. */
+export type AnyPolicy = SinglePolicy | ClusterAdmissionPolicyGroup | AdmissionPolicyGroup;
