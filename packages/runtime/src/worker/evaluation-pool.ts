@@ -57,12 +57,11 @@ export class EvaluationPool {
   private readonly maxThreadsPerHeavyPolicy: number;
   /** Evaluations sent to a thread and not settled yet, per policy. */
   private readonly busyByPolicy = new Map<string, number>();
-  private readonly dispatched = new Set<TrackedTask>();
   /** Policy → when it last overran its deadline or held a thread for long. */
   private readonly heavy = new Map<string, number>();
   /** Policies whose last evaluation was quick: they may use every thread. */
   private readonly trusted = new Set<string>();
-  /** When each evaluation was sent to a thread. */
+  /** Evaluations sent to a thread and not settled yet (nor sent back to the queue): when. */
   private readonly dispatchedAt = new Map<TrackedTask, number>();
   /** When the caller of a queued evaluation stops waiting for it. */
   private readonly notAfter = new Map<TrackedTask, number>();
@@ -88,9 +87,11 @@ export class EvaluationPool {
   submit(body: TaskBody, deadlineMs: number, notAfter?: number): Promise<TaskOutcome> {
     return new Promise((settle) => {
       const tracked = this.track(body, deadlineMs, (outcome) => {
-        this.noteWeight(tracked, outcome);
-        this.release(tracked);
+        const sentAt = this.undispatch(tracked);
+        this.noteWeight(tracked, outcome, sentAt);
         settle(outcome);
+        // A settled evaluation frees its policy's share of the threads.
+        if (sentAt !== undefined) this.pump();
       });
       if (notAfter !== undefined) this.notAfter.set(tracked, notAfter);
       this.queue.push(tracked);
@@ -147,10 +148,7 @@ export class EvaluationPool {
       const [tracked] = this.queue.splice(index, 1);
       if (!tracked) return;
       const policyKey = policyOf(tracked);
-      if (policyKey !== undefined && !this.dispatched.has(tracked)) {
-        this.dispatched.add(tracked);
-        this.busyByPolicy.set(policyKey, this.busy(policyKey) + 1);
-      }
+      if (policyKey !== undefined) this.busyByPolicy.set(policyKey, this.busy(policyKey) + 1);
       this.dispatchedAt.set(tracked, Date.now());
       this.notAfter.delete(tracked);
       target.send(tracked);
@@ -193,10 +191,8 @@ export class EvaluationPool {
   }
 
   /** Marks a policy heavy when its evaluation overran its deadline or held the thread for long. */
-  private noteWeight(tracked: TrackedTask, outcome: TaskOutcome): void {
+  private noteWeight(tracked: TrackedTask, outcome: TaskOutcome, sentAt: number | undefined): void {
     const policyKey = policyOf(tracked);
-    const sentAt = this.dispatchedAt.get(tracked);
-    this.dispatchedAt.delete(tracked);
     if (policyKey === undefined) return;
     const now = Date.now();
     if (outcome.kind === 'timed-out' || (sentAt !== undefined && now - sentAt > HEAVY_TASK_MS)) {
@@ -238,20 +234,21 @@ export class EvaluationPool {
     }
   }
 
-  /** A settled evaluation frees its policy's share of the threads. */
-  private release(tracked: TrackedTask): void {
-    if (this.undispatch(tracked)) this.pump();
-  }
-
-  /** Stops counting a task against its policy; false if it was not counted. */
-  private undispatch(tracked: TrackedTask): boolean {
-    if (!this.dispatched.delete(tracked)) return false;
+  /**
+   * Stops counting a task against its policy (it settled, or went back to the queue); returns
+   * when it was sent, or undefined if it was not out on a thread.
+   */
+  private undispatch(tracked: TrackedTask): number | undefined {
+    const sentAt = this.dispatchedAt.get(tracked);
+    if (sentAt === undefined) return undefined;
+    this.dispatchedAt.delete(tracked);
     const policyKey = policyOf(tracked);
-    if (policyKey === undefined) return true;
-    const busy = this.busy(policyKey) - 1;
-    if (busy > 0) this.busyByPolicy.set(policyKey, busy);
-    else this.busyByPolicy.delete(policyKey);
-    return true;
+    if (policyKey !== undefined) {
+      const busy = this.busy(policyKey) - 1;
+      if (busy > 0) this.busyByPolicy.set(policyKey, busy);
+      else this.busyByPolicy.delete(policyKey);
+    }
+    return sentAt;
   }
 
   private spawn(): WorkerThread {
