@@ -1,4 +1,5 @@
 export { PROTO_VERSION, FieldReader } from './codec.js';
+export { sha256Hex } from './digest.js';
 export type { MessageFields } from './codec.js';
 export { CastellanError, ProtoError, ProtoErrorCode, toWireError } from './errors.js';
 export type { WireError } from './errors.js';
@@ -18,6 +19,7 @@ export type { RegistrySources } from './registry-sources.js';
 export { decodeFetchReply, decodeFetchRequest, encodeFetchReply, encodeFetchRequest } from './fetch.js';
 export type { FetchReply, FetchRequest, FetchedModule } from './fetch.js';
 export {
+  DEFAULT_POLICY_TIMEOUT_SECONDS,
   EXECUTION_MODES,
   FAILURE_POLICIES,
   POLICY_MODES,

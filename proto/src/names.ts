@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from './digest.js';
 import { ProtoError, ProtoErrorCode } from './errors.js';
 
 /** JetStream buckets. Services never spell these themselves. */
@@ -83,5 +83,5 @@ export function subjectToken(value: string, what: string): string {
  * is the URL's sha256 (hex); the entry's value holds the URL itself.
  */
 export function moduleIndexKey(url: string): string {
-  return createHash('sha256').update(url).digest('hex');
+  return sha256Hex(url);
 }

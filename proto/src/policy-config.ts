@@ -1,6 +1,9 @@
 import { decodeMessage, encodeMessage } from './codec.js';
 import type { MessageFields } from './codec.js';
 
+/** Deadline of one evaluation when a policy sets none (policy-server's `--policy-timeout`). */
+export const DEFAULT_POLICY_TIMEOUT_SECONDS = 2;
+
 export const POLICY_MODES = ['protect', 'monitor'] as const;
 export type PolicyMode = (typeof POLICY_MODES)[number];
 

@@ -1,5 +1,5 @@
 import { formatModuleUrl, isLatestTag, parseModuleUrl } from '@castellan/oci';
-import { sha256Hex } from '@castellan/runtime';
+import { sha256Hex } from '@castellan/proto';
 import type { ModuleBytes } from '@castellan/runtime';
 import type { PolicyStore } from './policy-store.js';
 import { withDistributionClient } from './registry-options.js';

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseModuleUrl } from '@castellan/oci';
-import { sha256Hex } from '@castellan/runtime';
+import { sha256Hex } from '@castellan/proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultStoreRoot, PolicyStore } from './policy-store.js';
 

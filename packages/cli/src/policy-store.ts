@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { formatModuleUrl, parseModuleUrl } from '@castellan/oci';
 import type { ModuleUrl } from '@castellan/oci';
-import { sha256Hex } from '@castellan/runtime';
+import { sha256Hex } from '@castellan/proto';
 import type { ModuleBytes } from '@castellan/runtime';
 import { CliError } from './cli-error.js';
 

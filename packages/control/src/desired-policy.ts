@@ -1,7 +1,5 @@
 import type { ContextAwareResource, FailurePolicy, MessageFields, PolicyMode } from '@castellan/proto';
 
-/** Deadline of one evaluation when a policy sets none (policy-server's `--policy-timeout`). */
-export const DEFAULT_POLICY_TIMEOUT_SECONDS = 2;
 /** The Kubernetes default for a webhook's failure policy. */
 export const DEFAULT_FAILURE_POLICY: FailurePolicy = 'Fail';
 

@@ -1,5 +1,5 @@
 export { ControlError, ControlErrorCode } from './errors.js';
-export { DEFAULT_FAILURE_POLICY, DEFAULT_POLICY_TIMEOUT_SECONDS } from './desired-policy.js';
+export { DEFAULT_FAILURE_POLICY } from './desired-policy.js';
 export type { DesiredPolicy } from './desired-policy.js';
 export { parsePoliciesFile } from './policies-file.js';
 export { DEFAULT_FETCH_TIMEOUT_MS, FetchClient, FetchFailure } from './fetch-client.js';

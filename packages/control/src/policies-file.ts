@@ -1,7 +1,7 @@
-import { subjectToken } from '@castellan/proto';
+import { DEFAULT_POLICY_TIMEOUT_SECONDS, subjectToken } from '@castellan/proto';
 import type { ContextAwareResource, MessageFields } from '@castellan/proto';
 import { parse } from 'yaml';
-import { DEFAULT_FAILURE_POLICY, DEFAULT_POLICY_TIMEOUT_SECONDS } from './desired-policy.js';
+import { DEFAULT_FAILURE_POLICY } from './desired-policy.js';
 import type { DesiredPolicy } from './desired-policy.js';
 import { ControlError, ControlErrorCode } from './errors.js';
 

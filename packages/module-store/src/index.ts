@@ -1,3 +1,3 @@
-export { ModuleStore, DEFAULT_STALL_TIMEOUT_MS, sha256Hex } from './module-store.js';
+export { ModuleStore, DEFAULT_STALL_TIMEOUT_MS } from './module-store.js';
 export type { ModuleStoreOptions, StoredModule } from './module-store.js';
 export { ModuleStoreError, ModuleStoreErrorCode } from './errors.js';

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { Bucket } from '@castellan/proto';
+import { Bucket, sha256Hex } from '@castellan/proto';
 import { jetstream } from '@nats-io/jetstream';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -87,10 +86,6 @@ export class ModuleStore {
     }
     return bytes;
   }
-}
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 function unavailable(what: string, cause: unknown): ModuleStoreError {

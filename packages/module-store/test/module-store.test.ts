@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { Bucket } from '@castellan/proto';
+import { Bucket, sha256Hex } from '@castellan/proto';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Objm } from '@nats-io/obj';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNatsServer } from '../../../test/harness/nats.js';
 import type { NatsServer } from '../../../test/harness/nats.js';
-import { ModuleStore, ModuleStoreErrorCode, sha256Hex } from '../src/index.js';
+import { ModuleStore, ModuleStoreErrorCode } from '../src/index.js';
 
 const MiB = 1024 * 1024;
 

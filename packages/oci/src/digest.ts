@@ -1,9 +1,5 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '@castellan/proto';
 import { OciError, OciErrorCode } from './errors.js';
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
 
 /** The OCI digest of some bytes: `sha256:<hex>`. */
 export function sha256Digest(bytes: Uint8Array): string {

@@ -1,6 +1,6 @@
 import type { ProgressListener } from './body-reader.js';
 import { SourceConnections } from './connections.js';
-import { sha256Hex } from './digest.js';
+import { sha256Hex } from '@castellan/proto';
 import { ANONYMOUS_CREDENTIALS } from './credentials.js';
 import type { RegistryCredentials } from './credentials.js';
 import { OciError, OciErrorCode } from './errors.js';

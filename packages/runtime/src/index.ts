@@ -34,10 +34,9 @@ export {
   isRegoModule,
   METADATA_SECTION,
   readPolicyMetadata,
-  sha256Hex,
 } from './policy-module.js';
 export type { CompileOptions, PolicyModule } from './policy-module.js';
-export { DEFAULT_TIMEOUT_SECONDS, PolicyEvaluator } from './policy-evaluator.js';
+export { PolicyEvaluator } from './policy-evaluator.js';
 export type { EvaluatorOptions, LoadedPolicy, PolicyLoadOptions } from './policy-evaluator.js';
 export { annotatePolicy, detectWapcProtocolVersion } from './annotate.js';
 export type { AnnotateInput, AnnotateResult } from './annotate.js';

@@ -1,3 +1,4 @@
+import { DEFAULT_POLICY_TIMEOUT_SECONDS } from '@castellan/proto';
 import {
   extractAdmissionRequest,
   internalError,
@@ -15,7 +16,6 @@ import type { PolicyModule } from './policy-module.js';
 import { EvaluationPool } from './worker/evaluation-pool.js';
 import type { TaskOutcome } from './worker/worker-thread.js';
 
-export const DEFAULT_TIMEOUT_SECONDS = 2;
 /** Rego and WASI report an interrupted guest with the engine's own text (spec §6.6). */
 const INTERRUPTED_GUEST = 'guest code interrupted, execution deadline exceeded';
 
@@ -65,7 +65,7 @@ export class PolicyEvaluator {
 
   /** Loads a policy into every worker; a module whose initialisation fails or overruns is rejected. */
   async load(options: PolicyLoadOptions): Promise<LoadedPolicy> {
-    const timeoutMs = Math.round((options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000);
+    const timeoutMs = Math.round((options.timeoutSeconds ?? DEFAULT_POLICY_TIMEOUT_SECONDS) * 1000);
     const key = `${options.policyId}#${++this.nextKey}`;
     const outcomes = await this.pool.loadEverywhere(
       {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '@castellan/proto';
 import { describeError, RuntimeError, RuntimeErrorCode } from './errors.js';
 import { checkMinimumVersion, parseMetadata } from './metadata/index.js';
 import type { ExecutionMode, PolicyMetadata } from './metadata/index.js';
@@ -57,10 +57,6 @@ export interface PolicyModule {
   /** The imports of the original module, for inspection. */
   imports: WebAssembly.ModuleImportDescriptor[];
   exports: WebAssembly.ModuleExportDescriptor[];
-}
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 export function isRegoModule(exports: readonly WebAssembly.ModuleExportDescriptor[]): boolean {

@@ -5,7 +5,7 @@ import {
   policyKey,
 } from '@castellan/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256Hex } from '@castellan/module-store';
+import { sha256Hex } from '@castellan/proto';
 import { annotatedPolicyBytes, policyBytes } from '../../../test/fixtures/index.js';
 import { EvaluatorErrorCode } from '../src/index.js';
 import {

@@ -1,6 +1,6 @@
-import { ModuleStore, sha256Hex } from '@castellan/module-store';
+import { ModuleStore } from '@castellan/module-store';
 import { ModuleDistributionClient } from '@castellan/oci';
-import { decodeFetchReply, encodeFetchRequest, Subject } from '@castellan/proto';
+import { decodeFetchReply, encodeFetchRequest, sha256Hex, Subject } from '@castellan/proto';
 import type { FetchReply } from '@castellan/proto';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { DEFAULT_POLICY_TIMEOUT_SECONDS } from '@castellan/proto';
 import { EnvReader } from '@castellan/service-host';
 import type { Environment, ServiceConfig } from '@castellan/service-host';
 import { GatewayError, GatewayErrorCode } from './errors.js';
@@ -7,8 +8,6 @@ import { GatewayError, GatewayErrorCode } from './errors.js';
 export const DEFAULT_GATEWAY_PORT = 8443;
 export const DEFAULT_GATEWAY_ADDRESS = '0.0.0.0';
 export const DEFAULT_READINESS_PORT = 8081;
-/** Like policy-server's `--policy-timeout`: the evaluation deadline of a route that carries none. */
-export const DEFAULT_TIMEOUT_SECONDS = 2;
 
 export interface GatewayConfig extends ServiceConfig {
   /** Address both listeners bind. */
@@ -56,7 +55,7 @@ export function loadGatewayConfig(env: Environment): GatewayConfig {
   }
   const defaultTimeoutSeconds = reader.positiveInteger(
     'CASTELLAN_DEFAULT_TIMEOUT_SECONDS',
-    DEFAULT_TIMEOUT_SECONDS,
+    DEFAULT_POLICY_TIMEOUT_SECONDS,
   );
   const service = reader.serviceConfig();
   reader.check('gateway', (message) => new GatewayError(GatewayErrorCode.ConfigInvalid, message));

@@ -4,7 +4,6 @@ export {
   DEFAULT_GATEWAY_ADDRESS,
   DEFAULT_GATEWAY_PORT,
   DEFAULT_READINESS_PORT,
-  DEFAULT_TIMEOUT_SECONDS,
   loadGatewayConfig,
 } from './config.js';
 export type { GatewayConfig } from './config.js';

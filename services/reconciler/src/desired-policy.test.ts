@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { DEFAULT_POLICY_TIMEOUT_SECONDS } from '@castellan/control';
+import { DEFAULT_POLICY_TIMEOUT_SECONDS } from '@castellan/proto';
 import type { DesiredPolicy } from '@castellan/control';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';

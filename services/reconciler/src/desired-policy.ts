@@ -1,4 +1,5 @@
-import { DEFAULT_FAILURE_POLICY, DEFAULT_POLICY_TIMEOUT_SECONDS } from '@castellan/control';
+import { DEFAULT_FAILURE_POLICY } from '@castellan/control';
+import { DEFAULT_POLICY_TIMEOUT_SECONDS } from '@castellan/proto';
 import type { DesiredPolicy } from '@castellan/control';
 import type { SinglePolicy } from './policy-resources.js';
 import { uniqueNameOf } from './unique-name.js';
