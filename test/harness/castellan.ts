@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { FetchClient, PolicyPublisher } from '@castellan/control';
+import { ControlErrorCode, FetchClient, PolicyPublisher } from '@castellan/control';
+import { ModuleStoreErrorCode } from '@castellan/module-store';
 import type { DesiredPolicy, PublishOutcome } from '@castellan/control';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
@@ -18,6 +19,12 @@ export const POOL = 'default';
 /** Short beats so tests see evaluators come and go within a second or two. */
 const HEARTBEAT_MS = '300';
 const ROLLOUT_GRACE_MS = '500';
+/** How long publishing retries policies whose fetch met an unavailable JetStream or fetcher. */
+const PUBLISH_RETRY_MS = 30_000;
+const TRANSIENT_CODES = new Set<string>([
+  ModuleStoreErrorCode.Unavailable,
+  ControlErrorCode.FetcherUnavailable,
+]);
 
 export interface Verdict {
   status: number;
@@ -36,6 +43,10 @@ export interface CastellanProcesses {
   /** Starts one more evaluator of the pool. */
   addEvaluator(): ServerProcess;
   /** Fetches the modules and writes the policies to the KV, as `castellan up` does. */
+  /**
+   * Fetches the modules and writes the policies to the KV, as `castellan up` does; like any caller,
+   * it retries policies that failed for a transient reason (JetStream electing a leader).
+   */
   publish(policies: DesiredPolicy[]): Promise<PublishOutcome[]>;
   /** Waits until the gateway routes each policy to an evaluator that answers for it. */
   waitUntilServed(policyIds: string[], timeoutMs?: number): Promise<void>;
@@ -121,7 +132,17 @@ export async function startCastellan(options: CastellanOptions): Promise<Castell
     nc,
     evaluators,
     addEvaluator,
-    publish: (policies) => publisher.publish(POOL, policies),
+    async publish(policies) {
+      const deadline = Date.now() + PUBLISH_RETRY_MS;
+      for (;;) {
+        const outcomes = await publisher.publish(POOL, policies);
+        const transient = outcomes.some(
+          (outcome) => outcome.result === 'failed' && TRANSIENT_CODES.has(outcome.error.code),
+        );
+        if (!transient || Date.now() > deadline) return outcomes;
+        await sleep(500);
+      }
+    },
     async waitUntilServed(policyIds, timeoutMs = 30_000) {
       const review = await exampleReview('unprivileged-pod');
       const deadline = Date.now() + timeoutMs;
