@@ -41,4 +41,16 @@ describe('EnvReader', () => {
       ].join('\n'),
     );
   });
+
+  it('reads booleans in the usual spellings and refuses others', () => {
+    const reader = new EnvReader({ A: 'TRUE', B: '0', C: 'yes', D: 'maybe' });
+    expect([reader.boolean('A', false), reader.boolean('B', true), reader.boolean('C', false)]).toEqual([
+      true,
+      false,
+      true,
+    ]);
+    expect(reader.boolean('UNSET', true)).toBe(true);
+    expect(reader.boolean('D', false)).toBe(false);
+    expect(reader.problems).toEqual(['D must be true or false (got "maybe")']);
+  });
 });

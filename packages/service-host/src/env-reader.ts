@@ -67,6 +67,17 @@ export class EnvReader {
     return value;
   }
 
+  /** `true`/`false` (also `1`/`0`, `yes`/`no`), any case. */
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.optional(name);
+    if (raw === undefined) return fallback;
+    const value = raw.toLowerCase();
+    if (['true', '1', 'yes'].includes(value)) return true;
+    if (['false', '0', 'no'].includes(value)) return false;
+    this.problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  }
+
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const value = this.string(name, fallback);
     if ((allowed as readonly string[]).includes(value)) return value as T;
