@@ -1,0 +1,271 @@
+import type {
+  IntOrString,
+  V1Container,
+  V1Deployment,
+  V1EnvVar,
+  V1ObjectMeta,
+  V1OwnerReference,
+  V1PodDisruptionBudget,
+  V1PodSecurityContext,
+  V1PodSpec,
+  V1SecurityContext,
+} from '@kubernetes/client-node';
+import type { PolicyServer, PolicyServerSpec } from './policy-server.js';
+
+/** The label naming the pool an evaluator pod serves; the production pool's anti-affinity selects on it. */
+export const POOL_LABEL = 'castellan.dev/pool';
+// The variable telling an evaluator which pool it serves.
+const POOL_ENV = 'CASTELLAN_POOL';
+// Name of the evaluator container in the pod.
+const EVALUATOR_CONTAINER = 'evaluator';
+
+const EVALUATOR_NAME = 'castellan-evaluator';
+/** Where the Castellan image keeps the built services (the Dockerfile's WORKDIR). */
+const APP_DIR = '/app';
+/** Long enough for an evaluator to report itself draining and answer the requests it received. */
+const TERMINATION_GRACE_PERIOD_SECONDS = 30;
+const REVISION_HISTORY_LIMIT = 5;
+const TMP_SIZE_LIMIT = '64Mi';
+
+/**
+ * The restricted Pod Security defaults of the `default` PolicyServer
+ * (deploy/base/policyserver-default.yaml), for pools that set no security context: the Castellan
+ * namespace enforces the restricted standard and would reject their pods otherwise.
+ */
+const RESTRICTED_POD_SECURITY_CONTEXT: V1PodSecurityContext = {
+  runAsNonRoot: true,
+  runAsUser: 1000,
+  runAsGroup: 1000,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+const RESTRICTED_CONTAINER_SECURITY_CONTEXT: V1SecurityContext = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+/** The PolicyServer that owns the evaluator workload (garbage collection deletes it with the pool). */
+export interface PolicyServerOwner {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+}
+
+/** What the reconciler knows about its own installation that goes into every evaluator pool. */
+export interface EvaluatorWorkloadOptions {
+  /** The reconciler's namespace, where the evaluators run. */
+  namespace: string;
+  /** `CASTELLAN_EVALUATOR_IMAGE`: replaces a `spec.image` that is not a Castellan image. */
+  evaluatorImage?: string;
+  /** `CASTELLAN_EVALUATOR_SERVICE_ACCOUNT`: used when `spec.serviceAccountName` is empty. */
+  evaluatorServiceAccount: string;
+  /** The reconciler's own `CASTELLAN_NATS_URL`, `CASTELLAN_JETSTREAM_REPLICAS`, `CASTELLAN_LOG_LEVEL`. */
+  commonEnv: V1EnvVar[];
+  owner: PolicyServerOwner;
+}
+
+/** The objects that run one evaluator pool. */
+export interface EvaluatorWorkload {
+  deployment: V1Deployment;
+  /** Only when the PolicyServer sets `minAvailable` or `maxUnavailable`. */
+  podDisruptionBudget?: V1PodDisruptionBudget;
+  /** Why `spec.image` was not used, for a status condition; unset when it was. */
+  imageSubstituted?: string;
+}
+
+/** Name of the Deployment (and PodDisruptionBudget) of an evaluator pool. */
+export function evaluatorDeploymentName(pool: string): string {
+  return `${EVALUATOR_NAME}-${pool}`;
+}
+
+/**
+ * Whether an image reference names a Castellan image. The rule: its repository (the reference
+ * without digest and tag) ends in `/castellan`, whatever the registry or organisation, so
+ * `ghcr.io/castellan-dev/castellan:0.1.0` and a mirror such as `registry.local:5000/castellan@sha256:…`
+ * qualify, as does a bare `castellan:dev` (`docker.io/library/castellan`). Kubewarden's
+ * `ghcr.io/kubewarden/policy-server:v1.x` does not.
+ */
+export function isCastellanImage(image: string): boolean {
+  const [named = ''] = image.split('@');
+  const tagAt = named.indexOf(':', named.lastIndexOf('/') + 1);
+  const repository = tagAt === -1 ? named : named.slice(0, tagAt);
+  return `/${repository}`.endsWith('/castellan');
+}
+
+/**
+ * The Deployment (and PodDisruptionBudget) running the evaluator pool of a PolicyServer
+ * (deploy/README.md, "Evaluator Deployments"). Pure and deterministic: the same PolicyServer and
+ * options give deep-equal objects, which share nothing with the input. Only pool settings go in:
+ * policies, sources and verification reach evaluators and the fetcher over NATS, so changing them
+ * never rolls the pool.
+ */
+export function evaluatorWorkloadOf(
+  policyServer: PolicyServer,
+  options: EvaluatorWorkloadOptions,
+): EvaluatorWorkload {
+  const pool = policyServer.metadata.name;
+  const { spec } = policyServer;
+  const name = evaluatorDeploymentName(pool);
+  const selector = { 'app.kubernetes.io/name': EVALUATOR_NAME, [POOL_LABEL]: pool };
+  const ownLabels = {
+    ...selector,
+    'app.kubernetes.io/component': 'evaluator',
+    'app.kubernetes.io/part-of': 'castellan',
+  };
+  const labels = { ...spec.labels, ...ownLabels };
+  const image = imageOf(spec.image, options.evaluatorImage);
+
+  const deployment: V1Deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name,
+      namespace: options.namespace,
+      labels,
+      ...annotationsOf(spec),
+      ownerReferences: [ownerReferenceOf(options.owner)],
+    },
+    spec: {
+      replicas: spec.replicas,
+      revisionHistoryLimit: REVISION_HISTORY_LIMIT,
+      selector: { matchLabels: { ...selector } },
+      // Start a replacement before stopping an evaluator, so the pool never serves with fewer
+      // replicas than asked for: with one replica, stopping first would leave it with none.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: { labels: { ...labels }, ...annotationsOf(spec) },
+        spec: podSpecOf(pool, spec, image.image, options),
+      },
+    },
+  };
+  const podDisruptionBudget = podDisruptionBudgetOf(spec, selector, {
+    name,
+    namespace: options.namespace,
+    labels: { ...ownLabels },
+    ownerReferences: [ownerReferenceOf(options.owner)],
+  });
+  return {
+    deployment,
+    ...(podDisruptionBudget !== undefined ? { podDisruptionBudget } : {}),
+    ...(image.substituted !== undefined ? { imageSubstituted: image.substituted } : {}),
+  };
+}
+
+/** `spec.image`, or the configured Castellan image in place of a foreign one. */
+function imageOf(image: string, evaluatorImage?: string): { image: string; substituted?: string } {
+  if (isCastellanImage(image) || evaluatorImage === undefined) return { image };
+  return {
+    image: evaluatorImage,
+    substituted:
+      `spec.image "${image}" is not a Castellan image (its repository does not end in /castellan), ` +
+      `so the evaluators run "${evaluatorImage}" (CASTELLAN_EVALUATOR_IMAGE) instead; ` +
+      `set spec.image to a Castellan image such as "${evaluatorImage}".`,
+  };
+}
+
+function podSpecOf(
+  pool: string,
+  spec: PolicyServerSpec,
+  image: string,
+  options: EvaluatorWorkloadOptions,
+): V1PodSpec {
+  const container: V1Container = {
+    name: EVALUATOR_CONTAINER,
+    image,
+    command: ['node', 'services/evaluator/dist/main.js'],
+    workingDir: APP_DIR,
+    env: evaluatorEnvOf(pool, options.commonEnv, spec.env ?? []),
+    resources: {
+      ...(spec.requests !== undefined ? { requests: quantitiesOf(spec.requests) } : {}),
+      ...(spec.limits !== undefined ? { limits: quantitiesOf(spec.limits) } : {}),
+    },
+    securityContext: structuredClone(
+      spec.securityContexts?.container ?? RESTRICTED_CONTAINER_SECURITY_CONTEXT,
+    ),
+    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+  };
+  const pullSecret = nonEmptyString(spec.imagePullSecret);
+  return {
+    serviceAccountName: nonEmptyString(spec.serviceAccountName) ?? options.evaluatorServiceAccount,
+    // Evaluators do not call the Kubernetes API (no host capability reaches it yet).
+    automountServiceAccountToken: false,
+    // Service links would add variables such as CASTELLAN_NATS_PORT to the evaluator's environment.
+    enableServiceLinks: false,
+    terminationGracePeriodSeconds: TERMINATION_GRACE_PERIOD_SECONDS,
+    securityContext: structuredClone(spec.securityContexts?.pod ?? RESTRICTED_POD_SECURITY_CONTEXT),
+    ...optional('priorityClassName', nonEmptyString(spec.priorityClassName)),
+    // The pool's registry credentials often cover a private copy of the Castellan image too; the
+    // policy modules themselves are fetched by the fetcher, not by the evaluators.
+    ...optional('imagePullSecrets', pullSecret === undefined ? undefined : [{ name: pullSecret }]),
+    ...optional('affinity', structuredClone(spec.affinity)),
+    ...optional('tolerations', structuredClone(spec.tolerations)),
+    containers: [container],
+    volumes: [{ name: 'tmp', emptyDir: { sizeLimit: TMP_SIZE_LIMIT } }],
+  };
+}
+
+/**
+ * `CASTELLAN_POOL`, then the reconciler's common variables, then `spec.env`. A later entry of the
+ * same name wins, as in Kubernetes, but only the winner is kept, at its own position: server-side
+ * apply refuses duplicate names in `env`. `CASTELLAN_POOL` is the pool's identity (the NATS
+ * subjects its policies are served on), so `spec.env` cannot change it.
+ */
+function evaluatorEnvOf(pool: string, commonEnv: V1EnvVar[], userEnv: V1EnvVar[]): V1EnvVar[] {
+  const entries = [
+    { name: POOL_ENV, value: pool },
+    ...[...commonEnv, ...userEnv].filter((entry) => entry.name !== POOL_ENV),
+  ];
+  const winner = new Map(entries.map((entry, index) => [entry.name, index]));
+  return entries
+    .filter((entry, index) => winner.get(entry.name) === index)
+    .map((entry) => structuredClone(entry));
+}
+
+/** The PodDisruptionBudget of the pool, when it asks for one. */
+function podDisruptionBudgetOf(
+  spec: PolicyServerSpec,
+  selector: Record<string, string>,
+  metadata: V1ObjectMeta,
+): V1PodDisruptionBudget | undefined {
+  if (spec.minAvailable === undefined && spec.maxUnavailable === undefined) return undefined;
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata,
+    spec: {
+      ...optional('minAvailable', spec.minAvailable),
+      ...optional('maxUnavailable', spec.maxUnavailable),
+      selector: { matchLabels: { ...selector } },
+      // A pod that is not Ready protects nothing: let node drains evict it.
+      unhealthyPodEvictionPolicy: 'AlwaysAllow',
+    },
+  };
+}
+
+function ownerReferenceOf(owner: PolicyServerOwner): V1OwnerReference {
+  const { apiVersion, kind, name, uid } = owner;
+  return { apiVersion, kind, name, uid, controller: true, blockOwnerDeletion: true };
+}
+
+/** Quantities as strings (`2` → `"2"`), the form the API server returns them in. */
+function quantitiesOf(quantities: Record<string, IntOrString>): Record<string, string> {
+  return Object.fromEntries(Object.entries(quantities).map(([resource, value]) => [resource, String(value)]));
+}
+
+/** `{annotations}` from `spec.annotations` when there are any: the API server drops an empty map. */
+function annotationsOf(spec: PolicyServerSpec): { annotations?: Record<string, string> } {
+  const { annotations = {} } = spec;
+  return Object.keys(annotations).length > 0 ? { annotations: { ...annotations } } : {};
+}
+
+function nonEmptyString(value?: string): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** `{key: value}`, or nothing when the value is unset, so that objects hold no `undefined`. */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: V });
+}
