@@ -1,5 +1,6 @@
 // Tests of the shared in-memory Kubernetes API server fake (test/harness/kube-api), over plain
 // HTTP the way @kubernetes/client-node talks to a real API server.
+import { ApiException, CoordinationV1Api, CoreV1Api, KubeConfig, V1MicroTime } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeApi, KubeObject, Status, StoredObject, WatchEvent } from '../harness/kube-api/index.js';
 import { PATCH_TYPES, startKubeApi } from '../harness/kube-api/index.js';
@@ -713,5 +714,160 @@ describe('in-memory Kubernetes API fake: custom resource schema', () => {
       policy('strict', { colour: 'blue' }),
     );
     expect(strict.status).toBe(422);
+  });
+});
+
+describe('in-memory Kubernetes API fake: Lease and Secret decoding and validation', () => {
+  const LEASES = '/apis/coordination.k8s.io/v1/namespaces/default/leases';
+  const SECRETS = '/api/v1/namespaces/default/secrets';
+  const lease = (name: string, spec: Record<string, unknown>): KubeObject => ({
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name },
+    spec,
+  });
+
+  it('takes MicroTime with exactly six fractional digits, and refuses other times and non-integers with 400', async () => {
+    const micro = '2026-11-02T10:00:00.123000Z';
+    const created = await call(
+      'POST',
+      LEASES,
+      lease('micro', { holderIdentity: 'a', leaseDurationSeconds: 15, renewTime: micro, acquireTime: micro }),
+    );
+    expect(created.status).toBe(201);
+    expect(created.body.spec).toMatchObject({ renewTime: micro, acquireTime: micro });
+
+    // What a plain Date serialises to (client-node's V1MicroTime pads it to six digits).
+    const millis = await call<Status>(
+      'POST',
+      LEASES,
+      lease('millis', { renewTime: '2026-11-02T10:00:00.123Z' }),
+    );
+    expect(millis.status).toBe(400);
+    expect(millis.body).toMatchObject({ reason: 'BadRequest', code: 400 });
+    expect(millis.body.message).toBe(
+      'Lease in version "v1" cannot be handled as a Lease: parsing time "2026-11-02T10:00:00.123Z" as ' +
+        '"2006-01-02T15:04:05.000000Z07:00": cannot parse ".123Z" as ".000000"',
+    );
+    const seconds = await call<Status>(
+      'POST',
+      LEASES,
+      lease('seconds', { acquireTime: '2026-11-02T10:00:00Z' }),
+    );
+    expect(seconds.status).toBe(400);
+    expect(seconds.body.message).toContain('cannot parse "Z" as ".000000"');
+
+    const fractional = await call<Status>('POST', LEASES, lease('fractional', { leaseDurationSeconds: 0.6 }));
+    expect(fractional.status).toBe(400);
+    expect(fractional.body.message).toContain('cannot unmarshal number 0.6');
+    const zero = await call<Status>('POST', LEASES, lease('zero', { leaseDurationSeconds: 0 }));
+    expect(zero.status).toBe(422);
+    expect(zero.body.details?.causes?.map((c) => c.field)).toEqual(['spec.leaseDurationSeconds']);
+
+    const stale = await call<Status>('PUT', `${LEASES}/micro`, {
+      ...created.body,
+      spec: { ...(created.body.spec as object), renewTime: '2026-11-02T10:00:01.000Z' },
+    });
+    expect(stale.status).toBe(400);
+    expect((await call('GET', `${LEASES}/micro`)).body.spec).toMatchObject({ renewTime: micro });
+  });
+
+  it('defaults a Secret to Opaque, folds stringData into data, and refuses bad base64 with 400', async () => {
+    const created = await call('POST', SECRETS, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'folded' },
+      data: { a: Buffer.from('one').toString('base64') },
+      stringData: { b: 'two' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.type).toBe('Opaque');
+    expect(created.body.data).toEqual({ a: 'b25l', b: 'dHdv' });
+    expect(created.body).not.toHaveProperty('stringData');
+
+    const bad = await call<Status>('POST', SECRETS, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'bad-base64' },
+      data: { pem: '-----BEGIN' },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toBe(
+      'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 0',
+    );
+    const unpadded = await call<Status>('POST', SECRETS, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'unpadded' },
+      data: { key: 'b25' },
+    });
+    expect(unpadded.status).toBe(400);
+  });
+
+  it('requires tls.crt and tls.key in a kubernetes.io/tls Secret, and keeps a Secret type immutable', async () => {
+    const missing = await call<Status>('POST', SECRETS, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'tls-incomplete' },
+      type: 'kubernetes.io/tls',
+      data: { 'tls.crt': 'Y2VydA==' },
+    });
+    expect(missing.status).toBe(422);
+    expect(missing.body.message).toBe('Secret "tls-incomplete" is invalid: data[tls.key]: Required value');
+
+    const opaque = await call('GET', `${SECRETS}/folded`);
+    const retyped = await call<Status>('PUT', `${SECRETS}/folded`, {
+      ...opaque.body,
+      type: 'kubernetes.io/tls',
+      data: { 'tls.crt': 'Y2VydA==', 'tls.key': 'a2V5' },
+    });
+    expect(retyped.status).toBe(422);
+    expect(retyped.body.message).toBe(
+      'Secret "folded" is invalid: type: Invalid value: "kubernetes.io/tls": field is immutable',
+    );
+    // An update that omits the type defaults it to Opaque, which is no change here.
+    const untyped: Partial<StoredObject> = { ...opaque.body };
+    delete untyped.type;
+    expect((await call('PUT', `${SECRETS}/folded`, { ...untyped, data: { a: 'b25l' } })).status).toBe(200);
+  });
+});
+
+describe('in-memory Kubernetes API fake: @kubernetes/client-node', () => {
+  it('serves client-node with the kubeconfig it hands out (plain HTTP needs insecure-skip-tls-verify)', async () => {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(api.kubeconfig);
+    expect(kubeConfig.getCurrentCluster()).toMatchObject({ server: api.url, skipTLSVerify: true });
+    const core = kubeConfig.makeApiClient(CoreV1Api);
+    const namespace = await core.readNamespace({ name: 'kube-system' });
+    expect(namespace.status?.phase).toBe('Active');
+    const missing = await core
+      .readNamespacedSecret({ name: 'absent', namespace: 'default' })
+      .catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(ApiException);
+    expect((missing as ApiException<string>).code).toBe(404);
+  });
+
+  it("round-trips a Lease written with client-node's V1MicroTime, and refuses a plain Date with 400", async () => {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(api.kubeconfig);
+    const coordination = kubeConfig.makeApiClient(CoordinationV1Api);
+    const at = Date.parse('2026-11-02T10:00:00.250Z');
+    const created = await coordination.createNamespacedLease({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'client-node' },
+        spec: { holderIdentity: 'a', leaseDurationSeconds: 15, renewTime: new V1MicroTime(at) },
+      },
+    });
+    // client-node hands MicroTime back as the string it read.
+    expect(String(created.spec?.renewTime)).toBe('2026-11-02T10:00:00.250000Z');
+    const refused = await coordination
+      .replaceNamespacedLease({
+        name: 'client-node',
+        namespace: 'default',
+        body: { ...created, spec: { ...created.spec, renewTime: new Date(at) } },
+      })
+      .catch((e: unknown) => e);
+    expect((refused as ApiException<string>).code).toBe(400);
   });
 });

@@ -3,7 +3,12 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { request } from 'node:https';
 import { describe, expect, it } from 'vitest';
-import { certificateExpiry, createCertificateAuthority, issueCertificate } from './certificates.js';
+import {
+  certificateDnsNames,
+  certificateExpiry,
+  createCertificateAuthority,
+  issueCertificate,
+} from './certificates.js';
 
 describe('certificates', () => {
   it('issues a P-256 serving certificate a TLS client accepts through its CA', async () => {
@@ -52,5 +57,26 @@ describe('certificates', () => {
       usage: 'client',
     });
     expect(new X509Certificate(client.certPem).keyUsage).toEqual(['1.3.6.1.5.5.7.3.2']);
+  });
+
+  it('dates validity from issuedAt when given', async () => {
+    const issuedAt = new Date('2035-03-01T00:00:00Z');
+    const ca = await createCertificateAuthority({ commonName: 'ca', validityDays: 10, issuedAt });
+    const leaf = await issueCertificate(ca, { commonName: 'leaf', validityDays: 2, issuedAt });
+    expect(certificateExpiry(ca.certPem)).toEqual(new Date('2035-03-11T00:00:00Z'));
+    expect(certificateExpiry(leaf.certPem)).toEqual(new Date('2035-03-03T00:00:00Z'));
+    expect(new Date(new X509Certificate(leaf.certPem).validFrom).getTime()).toBeLessThan(issuedAt.getTime());
+  });
+
+  it('lists the DNS names of the subjectAltName, not its IP addresses', async () => {
+    const ca = await createCertificateAuthority({ commonName: 'ca', validityDays: 1 });
+    const leaf = await issueCertificate(ca, {
+      commonName: 'gateway',
+      dnsNames: ['gateway', 'gateway.castellan.svc'],
+      ipAddresses: ['127.0.0.1'],
+      validityDays: 1,
+    });
+    expect(certificateDnsNames(leaf.certPem)).toEqual(['gateway', 'gateway.castellan.svc']);
+    expect(certificateDnsNames(ca.certPem)).toEqual([]);
   });
 });

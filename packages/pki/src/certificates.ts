@@ -19,6 +19,8 @@ export interface CertificateAndKey {
 export interface AuthorityOptions {
   commonName: string;
   validityDays: number;
+  /** When validity starts (less a small backdate); default now. For callers that keep their own clock. */
+  issuedAt?: Date;
 }
 
 export interface LeafOptions {
@@ -28,19 +30,22 @@ export interface LeafOptions {
   validityDays: number;
   /** What the certificate is for: a TLS server (default) or a TLS client. */
   usage?: 'server' | 'client';
+  /** When validity starts (less a small backdate); default now. */
+  issuedAt?: Date;
 }
 
 /** A self-signed ECDSA P-256 certificate authority. */
 export async function createCertificateAuthority({
   commonName,
   validityDays,
+  issuedAt,
 }: AuthorityOptions): Promise<CertificateAndKey> {
   const keys = await generateKeys();
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     name: `CN=${commonName}`,
     keys,
     signingAlgorithm: ALGORITHM,
-    ...validity(validityDays),
+    ...validity(validityDays, issuedAt),
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
@@ -68,7 +73,7 @@ export async function issueCertificate(
     publicKey: keys.publicKey,
     signingKey,
     signingAlgorithm: ALGORITHM,
-    ...validity(options.validityDays),
+    ...validity(options.validityDays, options.issuedAt),
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
@@ -87,8 +92,14 @@ export function certificateExpiry(certPem: string): Date {
   return new x509.X509Certificate(certPem).notAfter;
 }
 
-function validity(days: number): { notBefore: Date; notAfter: Date } {
-  const now = Date.now();
+/** The DNS names in a certificate's subjectAltName extension, in the order they appear. */
+export function certificateDnsNames(certPem: string): string[] {
+  const names = new x509.X509Certificate(certPem).getExtension(x509.SubjectAlternativeNameExtension)?.names;
+  return (names?.items ?? []).filter((name) => name.type === 'dns').map((name) => name.value);
+}
+
+function validity(days: number, issuedAt = new Date()): { notBefore: Date; notAfter: Date } {
+  const now = issuedAt.getTime();
   return { notBefore: new Date(now - BACKDATE_MS), notAfter: new Date(now + days * DAY_MS) };
 }
 

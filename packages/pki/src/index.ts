@@ -1,2 +1,7 @@
-export { certificateExpiry, createCertificateAuthority, issueCertificate } from './certificates.js';
+export {
+  certificateDnsNames,
+  certificateExpiry,
+  createCertificateAuthority,
+  issueCertificate,
+} from './certificates.js';
 export type { AuthorityOptions, CertificateAndKey, LeafOptions } from './certificates.js';

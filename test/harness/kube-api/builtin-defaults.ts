@@ -1,5 +1,6 @@
 // The few server-side defaults of built-in kinds a reconciler notices: a Namespace's phase, a
-// Service's allocated clusterIP (kept across updates that omit it), a Deployment's replicas.
+// Service's allocated clusterIP (kept across updates that omit it), a Deployment's replicas, a
+// Secret's type (Opaque) and its write-only stringData folded into data.
 import { createHash } from 'node:crypto';
 import type { KubeObject, ResourceType } from './types.js';
 import { isPlainObject } from './types.js';
@@ -23,6 +24,16 @@ export function applyBuiltinDefaults(type: ResourceType, object: KubeObject, sto
     }
     spec.clusterIPs ??= storedSpec.clusterIPs ?? [spec.clusterIP];
     object.spec = spec;
+  } else if (kind === '/Secret') {
+    object.type ??= 'Opaque';
+    if (isPlainObject(object.stringData)) {
+      const data = isPlainObject(object.data) ? object.data : {};
+      for (const [key, value] of Object.entries(object.stringData)) {
+        data[key] = Buffer.from(String(value), 'utf8').toString('base64');
+      }
+      object.data = data;
+    }
+    delete object.stringData;
   } else if (kind === 'apps/Deployment') {
     const spec = isPlainObject(object.spec) ? object.spec : {};
     spec.replicas ??= 1;

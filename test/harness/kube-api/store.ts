@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { applyBuiltinDefaults } from './builtin-defaults.js';
+import { checkBuiltinDecoding, validateBuiltinObject } from './builtin-validation.js';
 import { ChangeLog } from './change-log.js';
 import type { ChangeType } from './change-log.js';
 import {
@@ -218,7 +219,9 @@ export class ObjectStore {
     recordManager(meta, options.fieldManager, operation, apiVersionOf(type), undefined);
     const candidate: KubeObject = { ...object, metadata: meta };
     if (type.statusSubresource) delete candidate.status;
+    checkBuiltinDecoding(type, candidate);
     applyBuiltinDefaults(type, candidate);
+    validateBuiltinObject(type, candidate);
     const validated = validateObject(type, candidate, options.strict ?? false);
     const stored = this.#commit(type, 'ADDED', validated.object as StoredObject);
     return { object: stored, warnings: validated.warnings, created: true };
@@ -387,7 +390,9 @@ export class ObjectStore {
     }
     if (meta.managedFields === undefined) delete meta.managedFields;
     recordManager(meta, options.fieldManager, operation, apiVersionOf(type), options.subresource);
+    checkBuiltinDecoding(type, candidate);
     applyBuiltinDefaults(type, candidate, stored);
+    validateBuiltinObject(type, candidate, stored);
     const validated = validateObject(type, candidate, options.strict ?? false);
     const next = validated.object as StoredObject;
     const specChanged = !isDeepStrictEqual(contentOf(type, next), contentOf(type, stored));
