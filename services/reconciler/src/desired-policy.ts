@@ -1,7 +1,7 @@
 import { DEFAULT_FAILURE_POLICY } from '@castellan/control';
 import { DEFAULT_POLICY_TIMEOUT_SECONDS } from '@castellan/proto';
 import type { DesiredPolicy } from '@castellan/control';
-import type { SinglePolicy } from './policy-resources.js';
+import type { AnyPolicy, SinglePolicy } from './policy-resources.js';
 import { uniqueNameOf } from './unique-name.js';
 
 /** The PolicyServer a policy names when `spec.policyServer` is unset (the CRD's default). */
@@ -11,7 +11,7 @@ export const DEFAULT_POOL = 'default';
 export const ALL_HOST_CAPABILITIES: readonly string[] = ['*'];
 
 /** The pool (PolicyServer name) a policy runs in. */
-export function poolOf(policy: SinglePolicy): string {
+export function poolOf(policy: AnyPolicy): string {
   return policy.spec.policyServer ?? DEFAULT_POOL;
 }
 

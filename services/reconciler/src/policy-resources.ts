@@ -95,6 +95,30 @@ export interface PolicyMetadata {
   namespace?: string;
   uid?: string;
   generation?: number;
+  resourceVersion?: string;
+  finalizers?: string[];
+  /** Set once deletion was asked for (a string on the wire; client-node types it as a Date). */
+  deletionTimestamp?: Date;
+}
+
+/** A `metav1.Condition`. */
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+/** Where a policy is in its life (spec §7.3). */
+export type PolicyPhase = 'unscheduled' | 'scheduled' | 'pending' | 'active';
+
+/** `status` of the four policy kinds (spec §7.3). */
+export interface PolicyStatus {
+  policyStatus?: PolicyPhase;
+  mode?: 'protect' | 'monitor' | 'unknown';
+  conditions?: Condition[];
 }
 
 /** A ClusterAdmissionPolicy resource. */
@@ -103,6 +127,7 @@ export interface ClusterAdmissionPolicy {
   kind: 'ClusterAdmissionPolicy';
   metadata: PolicyMetadata;
   spec: ClusterAdmissionPolicySpec;
+  status?: PolicyStatus;
 }
 
 /** An AdmissionPolicy resource (namespaced). */
@@ -111,6 +136,7 @@ export interface AdmissionPolicy {
   kind: 'AdmissionPolicy';
   metadata: PolicyMetadata & { namespace: string };
   spec: AdmissionPolicySpec;
+  status?: PolicyStatus;
 }
 
 /** A ClusterAdmissionPolicyGroup resource. */
@@ -119,6 +145,7 @@ export interface ClusterAdmissionPolicyGroup {
   kind: 'ClusterAdmissionPolicyGroup';
   metadata: PolicyMetadata;
   spec: ClusterAdmissionPolicyGroupSpec;
+  status?: PolicyStatus;
 }
 
 /** An AdmissionPolicyGroup resource (namespaced). */
@@ -127,6 +154,7 @@ export interface AdmissionPolicyGroup {
   kind: 'AdmissionPolicyGroup';
   metadata: PolicyMetadata & { namespace: string };
   spec: AdmissionPolicyGroupSpec;
+  status?: PolicyStatus;
 }
 
 /** A single (non-group) policy: what {@link desiredPolicyOf} translates today. */

@@ -6,7 +6,7 @@ import type {
   V1SecurityContext,
   V1Toleration,
 } from '@kubernetes/client-node';
-import type { PolicyMetadata } from './policy-resources.js';
+import type { Condition, PolicyMetadata } from './policy-resources.js';
 
 /** Security contexts of the evaluator pods and their container. */
 export interface PolicyServerSecurityContexts {
@@ -63,19 +63,9 @@ export interface PolicyServerSpec {
   metricsPort?: number;
 }
 
-/** A `metav1.Condition` of a PolicyServer, as the API server serves it (times are RFC 3339). */
-export interface PolicyServerCondition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-  observedGeneration?: number;
-}
-
 /** Observed state of the evaluator pool, written by the reconciler. */
 export interface PolicyServerStatus {
-  conditions?: PolicyServerCondition[];
+  conditions?: Condition[];
 }
 
 /** A PolicyServer resource (cluster-scoped): the evaluator pool named after it. */

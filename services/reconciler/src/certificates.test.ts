@@ -1,0 +1,314 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { createCertificateAuthority, issueCertificate } from '@castellan/pki';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KubeApi, ResourceType, StoredObject } from '../../../test/harness/kube-api/index.js';
+import { startKubeApi } from '../../../test/harness/kube-api/index.js';
+import { CertificateManager } from './certificates.js';
+import type { CertificateOptions } from './certificates.js';
+import { ReconcilerErrorCode } from './errors.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const SERVICE = 'castellan-gateway';
+const CA_SECRET = 'castellan-ca';
+const TLS_SECRET = 'castellan-gateway-tls';
+const LABELS = {
+  'app.kubernetes.io/part-of': 'castellan',
+  'app.kubernetes.io/managed-by': 'castellan-reconciler',
+};
+
+type StoredSecret = StoredObject & { type?: string; data?: Record<string, string> };
+
+let api: KubeApi;
+let kubeConfig: KubeConfig;
+let secrets: ResourceType;
+let namespaces = 0;
+
+interface Fixture {
+  namespace: string;
+  manager: CertificateManager;
+  logs: Record<string, unknown>[];
+  /** The manager's clock; tests move it. */
+  clock: { now: Date };
+}
+
+/** A fresh namespace and a manager for it, with a movable clock and captured logs. */
+function fixture(options: Partial<CertificateOptions> = {}): Fixture {
+  namespaces += 1;
+  const namespace = `castellan-${namespaces}`;
+  api.store.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+  const logs: Record<string, unknown>[] = [];
+  const logger: Logger = pino(
+    { level: 'debug' },
+    { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+  const clock = { now: new Date() };
+  const manager = new CertificateManager({
+    core: kubeConfig.makeApiClient(CoreV1Api),
+    namespace,
+    caSecret: CA_SECRET,
+    gatewayTlsSecret: TLS_SECRET,
+    gatewayService: SERVICE,
+    logger,
+    now: () => clock.now,
+    ...options,
+  });
+  return { namespace, manager, logs, clock };
+}
+
+function secret(namespace: string, name: string): StoredSecret {
+  return api.store.get(secrets, namespace, name);
+}
+
+function pem(stored: StoredSecret, key: string): string {
+  const value = stored.data?.[key];
+  if (value === undefined) throw new Error(`Secret ${stored.metadata.name} has no ${key}`);
+  return Buffer.from(value, 'base64').toString('utf8');
+}
+
+function base64(text: string): string {
+  return Buffer.from(text).toString('base64');
+}
+
+/** Writes (not reads) the fake served on Secrets of `namespace` since request number `since`. */
+function secretWrites(namespace: string, since: number): string[] {
+  return api.requests
+    .slice(since)
+    .filter((r) => r.path.startsWith(`/api/v1/namespaces/${namespace}/secrets`) && r.method !== 'GET')
+    .map((r) => `${r.method} ${r.path}`);
+}
+
+function expectIssuedBy(leafPem: string, caPem: string): X509Certificate {
+  const leaf = new X509Certificate(leafPem);
+  const ca = new X509Certificate(caPem);
+  expect(leaf.checkIssued(ca)).toBe(true);
+  expect(leaf.verify(ca.publicKey)).toBe(true);
+  return leaf;
+}
+
+beforeAll(async () => {
+  api = await startKubeApi();
+  kubeConfig = new KubeConfig();
+  kubeConfig.loadFromString(api.kubeconfig);
+  const type = api.registry.byKind('v1', 'Secret');
+  if (!type) throw new Error('the fake serves no Secrets');
+  secrets = type;
+});
+
+afterAll(async () => {
+  await api.stop();
+});
+
+describe('webhook certificates (in-memory Kubernetes API fake)', () => {
+  it('creates a P-256 CA and a serving certificate for the gateway Service from nothing', async () => {
+    const { namespace, manager, logs } = fixture();
+    const tls = await manager.ensure();
+    expect(tls.changed).toBe(true);
+
+    const caSecret = secret(namespace, CA_SECRET);
+    expect(caSecret.type).toBe('Opaque');
+    expect(caSecret.metadata.labels).toEqual(LABELS);
+    expect(Object.keys(caSecret.data ?? {}).sort()).toEqual(['ca.crt', 'ca.key']);
+    const caPem = pem(caSecret, 'ca.crt');
+    // Without a rotation the bundle is exactly ca.crt.
+    expect(tls.caBundlePem).toBe(caPem);
+    expect(caPem.endsWith('-----END CERTIFICATE-----\n')).toBe(true);
+    const ca = new X509Certificate(caPem);
+    expect(ca.ca).toBe(true);
+    expect(ca.subject).toBe('CN=castellan-ca');
+    expect(ca.checkPrivateKey(createPrivateKey(pem(caSecret, 'ca.key')))).toBe(true);
+    const caDays = (Date.parse(ca.validTo) - Date.now()) / DAY_MS;
+    expect(caDays).toBeGreaterThan(3649);
+    expect(caDays).toBeLessThanOrEqual(3650);
+
+    const tlsSecret = secret(namespace, TLS_SECRET);
+    expect(tlsSecret.type).toBe('kubernetes.io/tls');
+    expect(tlsSecret.metadata.labels).toEqual(LABELS);
+    const leaf = expectIssuedBy(pem(tlsSecret, 'tls.crt'), caPem);
+    expect(leaf.checkPrivateKey(createPrivateKey(pem(tlsSecret, 'tls.key')))).toBe(true);
+    expect(leaf.publicKey.asymmetricKeyType).toBe('ec');
+    expect(leaf.publicKey.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
+    for (const host of [
+      SERVICE,
+      `${SERVICE}.${namespace}`,
+      `${SERVICE}.${namespace}.svc`,
+      `${SERVICE}.${namespace}.svc.cluster.local`,
+    ]) {
+      expect(leaf.checkHost(host)).toBe(host);
+    }
+    expect(leaf.checkHost(`${SERVICE}.elsewhere.svc`)).toBeUndefined();
+    const leafDays = (Date.parse(leaf.validTo) - Date.now()) / DAY_MS;
+    expect(leafDays).toBeGreaterThan(364);
+    expect(leafDays).toBeLessThanOrEqual(365);
+    expect(logs.filter((l) => String(l.msg).startsWith('creating')).map((l) => l.secret)).toEqual([
+      `${namespace}/${CA_SECRET}`,
+      `${namespace}/${TLS_SECRET}`,
+    ]);
+  });
+
+  it('writes nothing when called again', async () => {
+    const { namespace, manager } = fixture();
+    const first = await manager.ensure();
+    const since = api.requests.length;
+    const second = await manager.ensure();
+    expect(second).toEqual({ caBundlePem: first.caBundlePem, changed: false });
+    expect(secretWrites(namespace, since)).toEqual([]);
+  });
+
+  it('rotates a CA that expires within 60 days, keeps the old one until it expires, and re-issues the leaf', async () => {
+    const { namespace, manager, clock } = fixture();
+    await manager.ensure();
+    const firstCaPem = pem(secret(namespace, CA_SECRET), 'ca.crt');
+    const firstExpiry = Date.parse(new X509Certificate(firstCaPem).validTo);
+
+    clock.now = new Date(firstExpiry - 30 * DAY_MS);
+    const rotated = await manager.ensure();
+    expect(rotated.changed).toBe(true);
+    const caSecret = secret(namespace, CA_SECRET);
+    const newCaPem = pem(caSecret, 'ca.crt');
+    expect(newCaPem).not.toBe(firstCaPem);
+    expect(pem(caSecret, 'old-ca.crt')).toBe(firstCaPem);
+    expect(rotated.caBundlePem).toBe(newCaPem + firstCaPem);
+    expect(Date.parse(new X509Certificate(newCaPem).validTo)).toBe(clock.now.getTime() + 3650 * DAY_MS);
+    const leaf = expectIssuedBy(pem(secret(namespace, TLS_SECRET), 'tls.crt'), newCaPem);
+    expect(Date.parse(leaf.validTo)).toBe(clock.now.getTime() + 365 * DAY_MS);
+
+    const since = api.requests.length;
+    expect((await manager.ensure()).changed).toBe(false);
+    expect(secretWrites(namespace, since)).toEqual([]);
+
+    const tlsVersion = secret(namespace, TLS_SECRET).metadata.resourceVersion;
+    clock.now = new Date(firstExpiry + DAY_MS);
+    const dropped = await manager.ensure();
+    expect(dropped).toEqual({ caBundlePem: newCaPem, changed: true });
+    expect(Object.keys(secret(namespace, CA_SECRET).data ?? {}).sort()).toEqual(['ca.crt', 'ca.key']);
+    expect(secret(namespace, TLS_SECRET).metadata.resourceVersion).toBe(tlsVersion);
+  });
+
+  it('repairs broken Secrets, keeping keys it does not own, and logs the repair', async () => {
+    const { namespace, manager, logs } = fixture();
+    const other = await createCertificateAuthority({ commonName: 'other', validityDays: 30 });
+    const stray = await createCertificateAuthority({ commonName: 'stray', validityDays: 30 });
+    // A CA whose key is another CA's; a serving-certificate Secret of the wrong type with one key.
+    api.store.seed({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: CA_SECRET, namespace },
+      data: { 'ca.crt': base64(other.certPem), 'ca.key': base64(stray.keyPem), note: base64('keep me') },
+    });
+    const opaque = api.store.seed({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: TLS_SECRET, namespace },
+      data: { 'tls.crt': base64('-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n') },
+    });
+
+    const tls = await manager.ensure();
+    expect(tls.changed).toBe(true);
+    const caSecret = secret(namespace, CA_SECRET);
+    const caPem = pem(caSecret, 'ca.crt');
+    expect(caPem).not.toBe(other.certPem);
+    expect(pem(caSecret, 'note')).toBe('keep me');
+    // The replaced CA was still valid: webhooks may trust it, so it stays in the bundle.
+    expect(pem(caSecret, 'old-ca.crt')).toBe(other.certPem);
+    const tlsSecret = secret(namespace, TLS_SECRET);
+    expect(tlsSecret.type).toBe('kubernetes.io/tls');
+    expect(tlsSecret.metadata.uid).not.toBe(opaque.metadata.uid);
+    expectIssuedBy(pem(tlsSecret, 'tls.crt'), caPem);
+    const warnings = logs.filter((l) => l.level === 40).map((l) => [l.msg, l.reason]);
+    expect(warnings).toEqual(
+      expect.arrayContaining([
+        ['the Secret is broken: repairing the CA', 'ca.key is not the private key of ca.crt'],
+        ["the Secret is broken: repairing the gateway's serving certificate", 'tls.key is missing'],
+        ['the Secret is not of type kubernetes.io/tls: recreating it', undefined],
+      ]),
+    );
+
+    // An unparsable certificate in a Secret of the right type is replaced in place.
+    const current = secret(namespace, TLS_SECRET);
+    api.store.replace(secrets, namespace, TLS_SECRET, {
+      ...current,
+      data: { ...current.data, 'tls.crt': base64('not a certificate') },
+    });
+    expect((await manager.ensure()).changed).toBe(true);
+    expect(secret(namespace, TLS_SECRET).metadata.uid).toBe(current.metadata.uid);
+    expectIssuedBy(pem(secret(namespace, TLS_SECRET), 'tls.crt'), caPem);
+    expect(logs.at(-1)).toMatchObject({ level: 40, reason: 'tls.crt is not a PEM certificate' });
+  });
+
+  it('re-issues a serving certificate whose SANs differ, leaving the CA alone', async () => {
+    const { namespace, manager, logs } = fixture();
+    await manager.ensure();
+    const caSecret = secret(namespace, CA_SECRET);
+    const authority = { certPem: pem(caSecret, 'ca.crt'), keyPem: pem(caSecret, 'ca.key') };
+    const wrong = await issueCertificate(authority, {
+      commonName: SERVICE,
+      dnsNames: [SERVICE, `${SERVICE}.${namespace}.svc`],
+      validityDays: 365,
+    });
+    const current = secret(namespace, TLS_SECRET);
+    api.store.replace(secrets, namespace, TLS_SECRET, {
+      ...current,
+      data: { 'tls.crt': base64(wrong.certPem), 'tls.key': base64(wrong.keyPem) },
+    });
+
+    const since = api.requests.length;
+    expect((await manager.ensure()).changed).toBe(true);
+    expect(secretWrites(namespace, since)).toEqual([
+      `PUT /api/v1/namespaces/${namespace}/secrets/${TLS_SECRET}`,
+    ]);
+    const leaf = expectIssuedBy(pem(secret(namespace, TLS_SECRET), 'tls.crt'), authority.certPem);
+    expect(leaf.checkHost(`${SERVICE}.${namespace}.svc.cluster.local`)).toBeDefined();
+    expect(logs.at(-1)).toMatchObject({ level: 30, msg: "renewing the gateway's serving certificate" });
+    expect(String(logs.at(-1)?.reason)).toContain('instead of');
+  });
+
+  it('redoes its work from a fresh read when a write meets 409, and reports a second 409 as a ReconcilerError', async () => {
+    const real = kubeConfig.makeApiClient(CoreV1Api);
+    let interfere = 1;
+    // Another writer changes the Secret between the manager's read and its replace.
+    const core = new Proxy(real, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (property !== 'replaceNamespacedSecret' || typeof value !== 'function') return value;
+        return (param: { name: string; namespace: string }): unknown => {
+          if (interfere > 0) {
+            interfere -= 1;
+            const stored = secret(param.namespace, param.name);
+            api.store.replace(secrets, param.namespace, param.name, {
+              ...stored,
+              metadata: { ...stored.metadata, annotations: { touched: String(Date.now()) } },
+            });
+          }
+          return (value as (p: unknown) => unknown).call(target, param);
+        };
+      },
+    });
+    const { namespace, manager } = fixture({ core });
+    api.store.seed({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: CA_SECRET, namespace },
+      data: { 'ca.crt': base64('broken') },
+    });
+    const since = api.requests.length;
+    expect((await manager.ensure()).changed).toBe(true);
+    expect(api.requests.slice(since).filter((r) => r.status === 409)).toHaveLength(1);
+    expect(pem(secret(namespace, CA_SECRET), 'ca.crt')).toContain('BEGIN CERTIFICATE');
+    expect(secret(namespace, CA_SECRET).metadata.annotations).toHaveProperty('touched');
+
+    const current = secret(namespace, CA_SECRET);
+    api.store.replace(secrets, namespace, CA_SECRET, { ...current, data: { 'ca.crt': base64('broken') } });
+    interfere = 2;
+    const failure = await manager.ensure().catch((error: unknown) => error);
+    expect(failure).toMatchObject({
+      name: 'ReconcilerError',
+      code: ReconcilerErrorCode.CertificateSecretFailed,
+    });
+    expect((failure as Error).message).toMatch(
+      new RegExp(`^replacing Secret ${namespace}/${CA_SECRET} failed: HTTP 409: .*changed again`),
+    );
+  });
+});

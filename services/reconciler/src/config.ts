@@ -1,0 +1,57 @@
+import { hostname } from 'node:os';
+import { EnvReader } from '@castellan/service-host';
+import type { Environment, ServiceConfig } from '@castellan/service-host';
+import { ReconcilerError, ReconcilerErrorCode } from './errors.js';
+
+/** Defaults of the reconciler's configuration (documented in services/reconciler/README.md). */
+export const DEFAULT_NAMESPACE = 'castellan';
+export const DEFAULT_LEASE = 'castellan-reconciler';
+export const DEFAULT_READINESS_PORT = 8081;
+/** Every pool is reconciled again this often even when nothing changed (repairs drift). */
+export const DEFAULT_RESYNC_SECONDS = 300;
+/** How often the certificates are checked for rotation (Kubewarden: 12 h). */
+export const DEFAULT_CERTIFICATE_CHECK_SECONDS = 12 * 60 * 60;
+
+export interface ReconcilerConfig extends ServiceConfig {
+  /** The namespace Castellan runs in: gateway, evaluator Deployments, Secrets, Lease. */
+  readonly namespace: string;
+  readonly leaderElect: boolean;
+  readonly leaseName: string;
+  /** This replica's name in the Lease. */
+  readonly identity: string;
+  readonly gatewayService: string;
+  readonly gatewayTlsSecret: string;
+  readonly caSecret: string;
+  readonly evaluatorServiceAccount: string;
+  /** The Castellan image, used for PolicyServers whose image is not one. */
+  readonly evaluatorImage: string | undefined;
+  /** Plain-HTTP port of `GET /readiness`; 0 picks a free one. */
+  readonly readinessPort: number;
+  readonly resyncSeconds: number;
+  readonly certificateCheckSeconds: number;
+}
+
+/** Reads `CASTELLAN_*` variables once, reporting every problem together. */
+export function loadReconcilerConfig(env: Environment): ReconcilerConfig {
+  const reader = new EnvReader(env);
+  const config: ReconcilerConfig = {
+    ...reader.serviceConfig(),
+    namespace: reader.string('CASTELLAN_NAMESPACE', DEFAULT_NAMESPACE),
+    leaderElect: reader.boolean('CASTELLAN_LEADER_ELECT', false),
+    leaseName: reader.string('CASTELLAN_LEADER_ELECTION_LEASE', DEFAULT_LEASE),
+    identity: reader.string('CASTELLAN_IDENTITY', `${hostname()}-${process.pid}`),
+    gatewayService: reader.string('CASTELLAN_GATEWAY_SERVICE', 'castellan-gateway'),
+    gatewayTlsSecret: reader.string('CASTELLAN_GATEWAY_TLS_SECRET', 'castellan-gateway-tls'),
+    caSecret: reader.string('CASTELLAN_CA_SECRET', 'castellan-ca'),
+    evaluatorServiceAccount: reader.string('CASTELLAN_EVALUATOR_SERVICE_ACCOUNT', 'castellan-evaluator'),
+    evaluatorImage: reader.optional('CASTELLAN_EVALUATOR_IMAGE'),
+    readinessPort: reader.port('CASTELLAN_READINESS_PORT', DEFAULT_READINESS_PORT),
+    resyncSeconds: reader.positiveInteger('CASTELLAN_RESYNC_SECONDS', DEFAULT_RESYNC_SECONDS),
+    certificateCheckSeconds: reader.positiveInteger(
+      'CASTELLAN_CERTIFICATE_CHECK_SECONDS',
+      DEFAULT_CERTIFICATE_CHECK_SECONDS,
+    ),
+  };
+  reader.check('reconciler', (message) => new ReconcilerError(ReconcilerErrorCode.ConfigInvalid, message));
+  return Object.freeze(config);
+}
