@@ -194,7 +194,8 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
 
     const common = { CASTELLAN_NATS_URL: nats.url, CASTELLAN_LOG_LEVEL: 'info' };
     const service = (name: string, env: Record<string, string>) => {
-      const child = startProcess(process.execPath, [join(repo, 'services', name, 'dist/main.js')], {
+      const binary = name.startsWith('reconciler') ? 'reconciler' : name;
+      const child = startProcess(process.execPath, [join(repo, 'services', binary, 'dist/main.js')], {
         ...common,
         ...env,
       });
@@ -202,20 +203,25 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
       return child;
     };
     service('fetcher', {});
-    const reconcilerReadiness = await freeLoopbackPort();
-    const reconciler = service('reconciler', {
-      KUBECONFIG: kubeconfigPath,
-      CASTELLAN_NAMESPACE: NAMESPACE,
-      CASTELLAN_LEADER_ELECT: 'true',
-      CASTELLAN_READINESS_PORT: String(reconcilerReadiness),
-      CASTELLAN_EVALUATOR_IMAGE: 'ghcr.io/castellan-dev/castellan:test',
-    });
-    await waitUntilReady(
-      reconciler,
-      'reconciler',
-      async () => (await fetch(`http://127.0.0.1:${reconcilerReadiness}/readiness`)).ok,
-      30_000,
-    );
+    // Two replicas, as the production overlay runs them: one leads, the other stands by.
+    for (const identity of ['reconciler-a', 'reconciler-b']) {
+      const readinessPort = await freeLoopbackPort();
+      const reconciler = service(identity, {
+        KUBECONFIG: kubeconfigPath,
+        CASTELLAN_NAMESPACE: NAMESPACE,
+        CASTELLAN_LEADER_ELECT: 'true',
+        CASTELLAN_LEADER_ELECTION_LEASE_SECONDS: '2',
+        CASTELLAN_IDENTITY: identity,
+        CASTELLAN_READINESS_PORT: String(readinessPort),
+        CASTELLAN_EVALUATOR_IMAGE: 'ghcr.io/castellan-dev/castellan:test',
+      });
+      await waitUntilReady(
+        reconciler,
+        identity,
+        async () => (await fetch(`http://127.0.0.1:${readinessPort}/readiness`)).ok,
+        30_000,
+      );
+    }
     kubelet = startFakeKubelet(api, {
       namespace: NAMESPACE,
       env: { CASTELLAN_HEARTBEAT_MS: '300', CASTELLAN_ROLLOUT_GRACE_MS: '500', CASTELLAN_WORKERS: '1' },
@@ -326,9 +332,12 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
     expect(allowed.allowed).toBe(true);
   });
 
-  it('rolls a settings change out to the running evaluators: new verdict, no pod restarted', async () => {
+  it('rolls a settings change out to the running evaluators after its watches expired: new verdict, no pod restarted', async () => {
     const podsBefore = kubelet.started();
     const deploymentBefore = find('apps/v1', 'Deployment', 'castellan-evaluator-default', NAMESPACE);
+    // Every watch the reconciler holds is dropped and its history compacted: it must relist (410).
+    api.expireWatchHistory();
+    api.breakWatches();
     await apply(requiredLabelsPolicy(moduleUrls.labels, ['nginx-never-has-this']));
     await waitFor(
       'team-labels to be active',
@@ -415,6 +424,23 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
       await waitFor('tenant-a to be gone', () => !find(GROUP, 'PolicyServer', 'tenant-a'));
     },
   );
+
+  it('hands over to the standby replica when the leader is killed', async () => {
+    const holder = () =>
+      (
+        find('coordination.k8s.io/v1', 'Lease', 'castellan-reconciler', NAMESPACE)?.spec as {
+          holderIdentity?: string;
+        }
+      )?.holderIdentity;
+    const leader = holder();
+    expect(['reconciler-a', 'reconciler-b']).toContain(leader);
+    const leaderProcess = services.find(([name]) => name === leader)?.[1];
+    await leaderProcess?.kill();
+    await waitFor('the standby to take the Lease', () => {
+      const now = holder();
+      return now !== leader && now !== '' && now !== undefined;
+    });
+  });
 
   it('deletes a policy: webhook first, then its policy-store key, then the policy itself', async () => {
     await objects.delete(privilegedPodsPolicy(moduleUrls.privileged));

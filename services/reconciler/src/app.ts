@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { CertificateManager } from './certificates.js';
 import type { ReconcilerConfig } from './config.js';
 import { Controller } from './controller.js';
-import { LeaderElector } from './leader-election.js';
+import { DEFAULT_RENEW_INTERVAL_MS, LeaderElector } from './leader-election.js';
 
 export interface ReconcilerDeps {
   nc: NatsConnection;
@@ -73,6 +73,9 @@ export function buildReconciler({
       namespace: config.namespace,
       leaseName: config.leaseName,
       identity: config.identity,
+      leaseDurationMs: config.leaseDurationSeconds * 1000,
+      // Renew well within the lease: client-go renews every 2 s on a 15 s lease.
+      renewIntervalMs: Math.min(DEFAULT_RENEW_INTERVAL_MS, (config.leaseDurationSeconds * 1000) / 4),
       logger,
     });
     elector.start({

@@ -6,6 +6,8 @@ import { ReconcilerError, ReconcilerErrorCode } from './errors.js';
 /** Defaults of the reconciler's configuration (documented in services/reconciler/README.md). */
 export const DEFAULT_NAMESPACE = 'castellan';
 export const DEFAULT_LEASE = 'castellan-reconciler';
+/** client-go's default lease duration. */
+export const DEFAULT_LEASE_DURATION_SECONDS = 15;
 export const DEFAULT_READINESS_PORT = 8081;
 /** Every pool is reconciled again this often even when nothing changed (repairs drift). */
 export const DEFAULT_RESYNC_SECONDS = 300;
@@ -17,6 +19,8 @@ export interface ReconcilerConfig extends ServiceConfig {
   readonly namespace: string;
   readonly leaderElect: boolean;
   readonly leaseName: string;
+  /** How long a silent leader keeps the Lease before a standby takes over. */
+  readonly leaseDurationSeconds: number;
   /** This replica's name in the Lease. */
   readonly identity: string;
   readonly gatewayService: string;
@@ -39,6 +43,10 @@ export function loadReconcilerConfig(env: Environment): ReconcilerConfig {
     namespace: reader.string('CASTELLAN_NAMESPACE', DEFAULT_NAMESPACE),
     leaderElect: reader.boolean('CASTELLAN_LEADER_ELECT', false),
     leaseName: reader.string('CASTELLAN_LEADER_ELECTION_LEASE', DEFAULT_LEASE),
+    leaseDurationSeconds: reader.positiveInteger(
+      'CASTELLAN_LEADER_ELECTION_LEASE_SECONDS',
+      DEFAULT_LEASE_DURATION_SECONDS,
+    ),
     identity: reader.string('CASTELLAN_IDENTITY', `${hostname()}-${process.pid}`),
     gatewayService: reader.string('CASTELLAN_GATEWAY_SERVICE', 'castellan-gateway'),
     gatewayTlsSecret: reader.string('CASTELLAN_GATEWAY_TLS_SECRET', 'castellan-gateway-tls'),

@@ -11,7 +11,7 @@ export const PolicyCondition = {
 
 /** What the reconciler found out about one policy in one pass. */
 export type PolicyObservation =
-  /** It cannot be served: its PolicyServer is missing or going, its name is unusable… */
+  /** It cannot be served: its PolicyServer is missing or going, its name is unusable, its webhook refused… */
   | { kind: 'blocked'; phase: PolicyPhase; reason: string; message: string }
   /** Its config could not be written to the policy KV (the module fetch failed). */
   | { kind: 'unpublished'; reason: string; message: string; webhookRegistered: boolean }
@@ -45,7 +45,7 @@ export function policyStatusOf(observation: PolicyObservation): {
             PolicyCondition.ConfigurationUpToDate,
             'Unknown',
             'UnknownConfigurationVersion',
-            'the policy is not in any evaluator pool',
+            observation.message,
           ),
           notReachable(observation.message),
         ],

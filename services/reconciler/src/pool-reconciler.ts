@@ -9,7 +9,7 @@ import type {
 } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
-import { describeApiFailure } from './api-failure.js';
+import { apiFailureOf, describeApiFailure } from './api-failure.js';
 import type { CastellanObject, Cluster } from './cluster.js';
 import { withTransitions } from './conditions.js';
 import type { ConditionState } from './conditions.js';
@@ -249,7 +249,21 @@ export class PoolReconciler {
       };
     }
     const reach = this.options.directory.reach(pool, outcome.policyId, outcome.revision);
-    if (uniquelyReachable(reach)) await this.registerWebhook(policy);
+    if (uniquelyReachable(reach)) {
+      try {
+        await this.registerWebhook(policy);
+      } catch (error) {
+        // A configuration the API server refuses (a matchConditions expression that does not
+        // compile, say) is this policy's problem only; a conflict is retried for the whole pool.
+        if (apiFailureOf(error)?.code === 409) throw error;
+        return {
+          kind: 'blocked',
+          phase: registered ? 'active' : 'pending',
+          reason: 'WebhookRejected',
+          message: `the API server refused the webhook configuration: ${describeApiFailure(error)}`,
+        };
+      }
+    }
     return {
       kind: 'published',
       pool,
