@@ -19,6 +19,7 @@ export const RuntimeErrorCode = {
   PolicyNotLoaded: 'CASTELLAN_RUNTIME_POLICY_NOT_LOADED',
   MinimumKubewardenVersionUnmet: 'CASTELLAN_RUNTIME_MINIMUM_KUBEWARDEN_VERSION_UNMET',
   MemoryLimitExceeded: 'CASTELLAN_RUNTIME_MEMORY_LIMIT_EXCEEDED',
+  GroupExpressionInvalid: 'CASTELLAN_RUNTIME_GROUP_EXPRESSION_INVALID',
 } as const;
 
 export type RuntimeErrorCode = (typeof RuntimeErrorCode)[keyof typeof RuntimeErrorCode];

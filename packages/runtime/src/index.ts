@@ -41,3 +41,11 @@ export type { EvaluatorOptions, LoadedPolicy, PolicyLoadOptions } from './policy
 export { annotatePolicy, detectWapcProtocolVersion } from './annotate.js';
 export type { AnnotateInput, AnnotateResult } from './annotate.js';
 export type { ModuleBytes } from './wasm/index.js';
+export {
+  evaluateGroupExpression,
+  MAX_GROUP_EXPRESSION_NESTING,
+  parseGroupExpression,
+} from './groups/group-expression.js';
+export type { GroupExpression } from './groups/group-expression.js';
+export { evaluatePolicyGroup } from './groups/policy-group.js';
+export type { PolicyGroupOptions } from './groups/policy-group.js';
