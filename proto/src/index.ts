@@ -22,6 +22,7 @@ export {
   DEFAULT_POLICY_TIMEOUT_SECONDS,
   EXECUTION_MODES,
   FAILURE_POLICIES,
+  GROUP_MEMBER_NAME_PATTERN,
   POLICY_MODES,
   decodePolicyConfig,
   encodePolicyConfig,
@@ -30,7 +31,9 @@ export type {
   ContextAwareResource,
   ExecutionModeName,
   FailurePolicy,
+  GroupMemberConfig,
   PolicyConfig,
+  PolicyGroupConfig,
   PolicyMode,
 } from './policy-config.js';
 export {

@@ -1,17 +1,19 @@
-import { DEFAULT_POLICY_TIMEOUT_SECONDS, subjectToken } from '@castellan/proto';
-import type { ContextAwareResource, MessageFields } from '@castellan/proto';
+import { DEFAULT_POLICY_TIMEOUT_SECONDS, GROUP_MEMBER_NAME_PATTERN, subjectToken } from '@castellan/proto';
+import type { ContextAwareResource, FailurePolicy, MessageFields, PolicyMode } from '@castellan/proto';
 import { parse } from 'yaml';
-import { DEFAULT_FAILURE_POLICY } from './desired-policy.js';
-import type { DesiredPolicy } from './desired-policy.js';
+import { DEFAULT_FAILURE_POLICY, groupTimeoutSeconds } from './desired-policy.js';
+import type { DesiredGroupMember, DesiredPolicy } from './desired-policy.js';
 import { ControlError, ControlErrorCode } from './errors.js';
 
 type Fields = Record<string, unknown>;
 
 /**
- * Parses a policy-server `policies.yml` (spec §6.2): policy id → entry. Individual policies are
- * supported; every problem of every entry is reported together. Unknown keys are ignored, as
- * policy-server does (its controller adds `namespacedName`). Castellan reads one key more:
- * `failurePolicy` (`Fail` by default), what the gateway answers when no evaluator does.
+ * Parses a policy-server `policies.yml` (spec §6.2): policy id → entry, a policy (`module`) or a
+ * policy group (`policies` + `expression`); every problem of every entry is reported together.
+ * Unknown keys of policies and groups are ignored, as policy-server does (its controller adds
+ * `namespacedName`); unknown keys of group members are refused, as there. Castellan reads one key
+ * more on policies and groups: `failurePolicy` (`Fail` by default), what the gateway answers when
+ * no evaluator does.
  */
 export function parsePoliciesFile(text: string, source = 'policies.yml'): DesiredPolicy[] {
   let document: unknown;
@@ -60,26 +62,21 @@ function readEntry(
     }
   }
   if (!isFields(entry)) {
-    problem('expected a map with at least `module`');
+    problem('expected a map: a policy with `module`, or a group with `policies` and `expression`');
     return undefined;
   }
-  if ('policies' in entry || 'expression' in entry) {
-    problem(
-      'policy groups (`policies` + `expression`) are not supported yet; declare the members as policies',
-    );
+  const isGroup = 'policies' in entry || 'expression' in entry;
+  if (isGroup && 'module' in entry) {
+    problem('an entry is either a policy (`module`) or a group (`policies` + `expression`), not both');
     return undefined;
   }
-  const moduleUrl = entry.module;
-  if (typeof moduleUrl !== 'string' || moduleUrl === '')
-    problem('`module` is required (a registry://, https:// or file:// URL)');
+  return isGroup ? readGroup(policyId, entry, problem) : readPolicy(policyId, entry, problem);
+}
 
-  const settings = entry.settings ?? {};
-  if (!isFields(settings)) problem('`settings` must be a map');
-
-  const policyMode = entry.policyMode ?? 'protect';
-  if (policyMode !== 'protect' && policyMode !== 'monitor') {
-    problem(`\`policyMode\` must be protect or monitor (got ${JSON.stringify(policyMode)})`);
-  }
+function readPolicy(policyId: string, entry: Fields, problem: (text: string) => void): DesiredPolicy {
+  const moduleUrl = readModuleUrl(entry.module, problem);
+  const settings = readSettings(entry.settings, problem);
+  const policyMode = readPolicyMode(entry.policyMode, problem);
   const allowedToMutate = entry.allowedToMutate ?? false;
   if (typeof allowedToMutate !== 'boolean') problem('`allowedToMutate` must be true or false');
 
@@ -87,35 +84,161 @@ function readEntry(
   if (customMessage !== undefined && customMessage !== null && typeof customMessage !== 'string') {
     problem('`message` must be a string');
   }
-  const timeoutSeconds = entry.timeoutEvalSeconds ?? DEFAULT_POLICY_TIMEOUT_SECONDS;
-  if (typeof timeoutSeconds !== 'number' || !Number.isInteger(timeoutSeconds) || timeoutSeconds < 1) {
-    problem('`timeoutEvalSeconds` must be a whole number of seconds, at least 1');
-  }
-  const failurePolicy = entry.failurePolicy ?? DEFAULT_FAILURE_POLICY;
-  if (failurePolicy !== 'Fail' && failurePolicy !== 'Ignore') {
-    problem(`\`failurePolicy\` must be Fail or Ignore (got ${JSON.stringify(failurePolicy)})`);
-  }
+  const timeoutSeconds = readTimeout(entry.timeoutEvalSeconds, problem);
+  const failurePolicy = readFailurePolicy(entry.failurePolicy, problem);
   const contextAwareResources = readContextAwareResources(entry.contextAwareResources ?? [], problem);
-  const hostCapabilities = entry.hostCapabilities;
-  if (
-    hostCapabilities !== undefined &&
-    (!Array.isArray(hostCapabilities) || !hostCapabilities.every((item) => typeof item === 'string'))
-  ) {
-    problem('`hostCapabilities` must be a list of strings');
-  }
+  const hostCapabilities = readHostCapabilities(entry.hostCapabilities, problem);
 
   return {
     policyId,
-    moduleUrl: moduleUrl as string,
-    settings: settings as MessageFields,
-    policyMode: policyMode as DesiredPolicy['policyMode'],
+    moduleUrl,
+    settings,
+    policyMode,
     allowedToMutate: allowedToMutate as boolean,
     ...(typeof customMessage === 'string' ? { customMessage } : {}),
-    timeoutSeconds: timeoutSeconds as number,
-    failurePolicy: failurePolicy as DesiredPolicy['failurePolicy'],
+    timeoutSeconds,
+    failurePolicy,
     contextAwareResources,
-    ...(hostCapabilities !== undefined ? { hostCapabilities: hostCapabilities as string[] } : {}),
+    ...(hostCapabilities !== undefined ? { hostCapabilities } : {}),
   };
+}
+
+/**
+ * A group (spec §6.2): its members' settings, resources and capabilities are their own; the group
+ * never mutates, and the gateway waits for {@link groupTimeoutSeconds} of its members.
+ */
+function readGroup(policyId: string, entry: Fields, problem: (text: string) => void): DesiredPolicy {
+  const expression = entry.expression;
+  if (typeof expression !== 'string' || expression.trim() === '') {
+    problem('`expression` is required for a group: which members must accept, e.g. "a() || b()"');
+  }
+  const message = entry.message;
+  if (typeof message !== 'string' || message === '') {
+    problem('`message` is required for a group: the message of its denials');
+  }
+  const policyMode = readPolicyMode(entry.policyMode, problem);
+  if (
+    entry.allowedToMutate !== undefined &&
+    entry.allowedToMutate !== null &&
+    entry.allowedToMutate !== false
+  ) {
+    problem('a group never mutates: drop `allowedToMutate`');
+  }
+  const failurePolicy = readFailurePolicy(entry.failurePolicy, problem);
+  const members = readMembers(entry.policies, problem);
+  return {
+    policyId,
+    group: { expression: expression as string, message: message as string, members },
+    settings: {},
+    policyMode,
+    allowedToMutate: false,
+    timeoutSeconds: groupTimeoutSeconds(Object.values(members)),
+    failurePolicy,
+    contextAwareResources: [],
+  };
+}
+
+/** What a member may declare; members reject unknown keys, as policy-server does. */
+const MEMBER_KEYS = ['module', 'settings', 'contextAwareResources', 'timeoutEvalSeconds', 'hostCapabilities'];
+
+/** Words the group expression language (CEL) reserves, so no member can be called by them (spec §7.2). */
+const CEL_RESERVED_WORDS = new Set(
+  'true false null in as break const continue else for function if import let loop package namespace return var void while'.split(
+    ' ',
+  ),
+);
+
+/** Members in the order the file declares them. */
+function readMembers(value: unknown, problem: (text: string) => void): Record<string, DesiredGroupMember> {
+  const members: Record<string, DesiredGroupMember> = {};
+  if (!isFields(value)) {
+    problem('`policies` is required for a group: a map of member name → member with at least `module`');
+    return members;
+  }
+  if (Object.keys(value).length === 0) problem('`policies` must declare at least one member');
+  for (const [name, entry] of Object.entries(value)) {
+    const memberProblem = (text: string) => problem(`member ${name}: ${text}`);
+    const nameProblem = memberNameProblem(name);
+    if (nameProblem) memberProblem(nameProblem);
+    const member = readMember(entry, memberProblem);
+    if (member && !nameProblem) members[name] = member;
+  }
+  return members;
+}
+
+function memberNameProblem(name: string): string | undefined {
+  if (name.includes('/')) return 'a member name must not contain "/"';
+  if (!GROUP_MEMBER_NAME_PATTERN.test(name)) {
+    return 'a member name must be letters, digits and _, not starting with a digit, so the expression can call it';
+  }
+  if (CEL_RESERVED_WORDS.has(name)) return `"${name}" is a reserved word of the expression language`;
+  // A CBOR map cannot carry this key faithfully (decoders rename it against prototype pollution).
+  if (name === '__proto__') return '"__proto__" cannot be a member name';
+  return undefined;
+}
+
+function readMember(entry: unknown, problem: (text: string) => void): DesiredGroupMember | undefined {
+  if (!isFields(entry)) {
+    problem('expected a map with at least `module`');
+    return undefined;
+  }
+  for (const key of Object.keys(entry)) {
+    if (!MEMBER_KEYS.includes(key))
+      problem(`unknown key \`${key}\` (a member has ${MEMBER_KEYS.join(', ')})`);
+  }
+  const hostCapabilities = readHostCapabilities(entry.hostCapabilities, problem);
+  return {
+    moduleUrl: readModuleUrl(entry.module, problem),
+    settings: readSettings(entry.settings, problem),
+    timeoutSeconds: readTimeout(entry.timeoutEvalSeconds, problem),
+    contextAwareResources: readContextAwareResources(entry.contextAwareResources ?? [], problem),
+    ...(hostCapabilities !== undefined ? { hostCapabilities } : {}),
+  };
+}
+
+function readModuleUrl(value: unknown, problem: (text: string) => void): string {
+  if (typeof value !== 'string' || value === '') {
+    problem('`module` is required (a registry://, https:// or file:// URL)');
+  }
+  return value as string;
+}
+
+function readSettings(value: unknown, problem: (text: string) => void): MessageFields {
+  const settings = value ?? {};
+  if (!isFields(settings)) problem('`settings` must be a map');
+  return settings as MessageFields;
+}
+
+function readPolicyMode(value: unknown, problem: (text: string) => void): PolicyMode {
+  const policyMode = value ?? 'protect';
+  if (policyMode !== 'protect' && policyMode !== 'monitor') {
+    problem(`\`policyMode\` must be protect or monitor (got ${JSON.stringify(policyMode)})`);
+  }
+  return policyMode as PolicyMode;
+}
+
+function readTimeout(value: unknown, problem: (text: string) => void): number {
+  const timeoutSeconds = value ?? DEFAULT_POLICY_TIMEOUT_SECONDS;
+  if (typeof timeoutSeconds !== 'number' || !Number.isInteger(timeoutSeconds) || timeoutSeconds < 1) {
+    problem('`timeoutEvalSeconds` must be a whole number of seconds, at least 1');
+  }
+  return timeoutSeconds as number;
+}
+
+function readFailurePolicy(value: unknown, problem: (text: string) => void): FailurePolicy {
+  const failurePolicy = value ?? DEFAULT_FAILURE_POLICY;
+  if (failurePolicy !== 'Fail' && failurePolicy !== 'Ignore') {
+    problem(`\`failurePolicy\` must be Fail or Ignore (got ${JSON.stringify(failurePolicy)})`);
+  }
+  return failurePolicy as FailurePolicy;
+}
+
+function readHostCapabilities(value: unknown, problem: (text: string) => void): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
+    problem('`hostCapabilities` must be a list of strings');
+  }
+  return value as string[];
 }
 
 function readContextAwareResources(value: unknown, problem: (text: string) => void): ContextAwareResource[] {

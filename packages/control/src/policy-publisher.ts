@@ -2,16 +2,18 @@ import {
   Bucket,
   decodePolicyConfig,
   encodePolicyConfig,
+  GROUP_MEMBER_NAME_PATTERN,
   policyKey,
   poolPoliciesFilter,
   toWireError,
 } from '@castellan/proto';
-import type { PolicyConfig, RegistrySources } from '@castellan/proto';
-import { ControlErrorCode } from './errors.js';
+import type { GroupMemberConfig, PolicyConfig, RegistrySources, WireError } from '@castellan/proto';
+import { ControlError, ControlErrorCode } from './errors.js';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { DesiredPolicy } from './desired-policy.js';
+import { FetchFailure } from './fetch-client.js';
 import type { FetchClient } from './fetch-client.js';
 
 /** What publishing did to one policy. */
@@ -21,10 +23,11 @@ export type PublishOutcome =
   | { policyId: string; result: 'failed'; error: { code: string; message: string } };
 
 /**
- * Writes a pool's desired policies to the policy KV. Modules are fetched first, so a revision
- * only ever names a module that is in the store. Writing is level-based: a policy whose config
+ * Writes a pool's desired policies to the policy KV. Modules (every member's, for a group) are
+ * fetched first, so a revision only ever names modules that are in the store. Writing is level-based: a policy whose config
  * did not change is not written (a write is a rollout), and keys of policies no longer desired
- * are deleted. A policy whose fetch fails keeps its current revision and is reported.
+ * are deleted. A policy whose fetch fails (any member's, for a group) keeps its current revision
+ * and is reported.
  */
 export class PolicyPublisher {
   private constructor(
@@ -58,18 +61,17 @@ export class PolicyPublisher {
   ): Promise<PublishOutcome> {
     const { policyId } = policy;
     try {
-      const module = await this.fetcher.fetch({ url: policy.moduleUrl, ...(sources ? { sources } : {}) });
       const config: PolicyConfig = {
         policyId,
         pool,
-        module: { url: module.url, sha256: module.sha256 },
-        settings: policy.settings,
+        ...(await this.fetchModules(policy, sources)),
+        settings: policy.group ? {} : policy.settings,
         policyMode: policy.policyMode,
-        allowedToMutate: policy.allowedToMutate,
+        allowedToMutate: policy.group ? false : policy.allowedToMutate,
         ...(policy.customMessage !== undefined ? { customMessage: policy.customMessage } : {}),
         timeoutSeconds: policy.timeoutSeconds,
         failurePolicy: policy.failurePolicy,
-        contextAwareResources: policy.contextAwareResources,
+        contextAwareResources: policy.group ? [] : policy.contextAwareResources,
         ...(policy.hostCapabilities ? { hostCapabilities: policy.hostCapabilities } : {}),
       };
       const key = policyKey(pool, policyId);
@@ -91,6 +93,62 @@ export class PolicyPublisher {
     }
   }
 
+  /** The module of a policy, or the module of every member of a group. */
+  private async fetchModules(
+    policy: DesiredPolicy,
+    sources: RegistrySources | undefined,
+  ): Promise<Pick<PolicyConfig, 'module' | 'group'>> {
+    const fetch = async (url: string) => {
+      const module = await this.fetcher.fetch({ url, ...(sources ? { sources } : {}) });
+      return { url: module.url, sha256: module.sha256 };
+    };
+    const { moduleUrl, group } = policy;
+    if (moduleUrl !== undefined && group === undefined) return { module: await fetch(moduleUrl) };
+    if (moduleUrl !== undefined || group === undefined) {
+      throw new ControlError(
+        ControlErrorCode.PublishFailed,
+        `policy ${policy.policyId}: declares ${moduleUrl !== undefined ? 'both' : 'neither'} a module and a group; it needs exactly one`,
+      );
+    }
+    const entries = Object.entries(group.members);
+    // Evaluators refuse such a config; it must not reach the KV.
+    const badName = entries.find(([name]) => !GROUP_MEMBER_NAME_PATTERN.test(name));
+    if (entries.length === 0 || badName) {
+      throw new ControlError(
+        ControlErrorCode.PublishFailed,
+        badName
+          ? `policy ${policy.policyId}: member name ${JSON.stringify(badName[0])} is not an identifier (${GROUP_MEMBER_NAME_PATTERN.source})`
+          : `policy ${policy.policyId}: a group needs at least one member`,
+      );
+    }
+    const results = await Promise.allSettled(
+      entries.map(async ([, member]): Promise<GroupMemberConfig> => ({
+        module: await fetch(member.moduleUrl),
+        settings: member.settings,
+        timeoutSeconds: member.timeoutSeconds,
+        contextAwareResources: member.contextAwareResources,
+        ...(member.hostCapabilities ? { hostCapabilities: member.hostCapabilities } : {}),
+      })),
+    );
+    const members: Record<string, GroupMemberConfig> = {};
+    const failures: { name: string; error: WireError }[] = [];
+    results.forEach((result, index) => {
+      const name = entries[index]?.[0] ?? '';
+      if (result.status === 'fulfilled') members[name] = result.value;
+      else
+        failures.push({ name, error: toWireError(result.reason, ControlErrorCode.PublishFailed, 'fetch') });
+    });
+    const [first] = failures;
+    if (first) {
+      // Every failed member is named; the first one's code says what kind of failure it was.
+      throw new FetchFailure({
+        code: first.error.code,
+        message: failures.map(({ name, error }) => `member ${name}: ${error.message}`).join('; '),
+      });
+    }
+    return { group: { expression: group.expression, message: group.message, members } };
+  }
+
   private async keysOf(pool: string): Promise<string[]> {
     const keys: string[] = [];
     for await (const key of await this.kv.keys(poolPoliciesFilter(pool))) keys.push(key);
@@ -99,7 +157,15 @@ export class PolicyPublisher {
 }
 
 function sameConfig(a: PolicyConfig, b: PolicyConfig): boolean {
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+  return (
+    JSON.stringify(canonical(a)) === JSON.stringify(canonical(b)) &&
+    // Members are declared in an order, which evaluators keep; reordering them is a change.
+    sameKeyOrder(a.group?.members ?? {}, b.group?.members ?? {})
+  );
+}
+
+function sameKeyOrder(a: object, b: object): boolean {
+  return Object.keys(a).join('\n') === Object.keys(b).join('\n');
 }
 
 /** Key order does not make two configs different. */

@@ -155,10 +155,14 @@ function reportOutcomes(outcomes: PublishOutcome[], say: (line: string) => void)
       case 'removed':
         say(`✓ ${outcome.policyId}: removed`);
         break;
-      default:
-        say(
-          `✓ ${outcome.policyId}: ${outcome.result}, revision ${outcome.revision}, module sha256:${outcome.config.module.sha256.slice(0, 12)}`,
-        );
+      default: {
+        const { module, group } = outcome.config;
+        const count = group ? Object.keys(group.members).length : 0;
+        const modules = group
+          ? `group of ${count} member${count === 1 ? '' : 's'}`
+          : `module sha256:${module?.sha256.slice(0, 12) ?? '?'}`;
+        say(`✓ ${outcome.policyId}: ${outcome.result}, revision ${outcome.revision}, ${modules}`);
+      }
     }
   }
   return outcomes.filter((outcome) => outcome.result === 'failed').length;

@@ -21,7 +21,19 @@ export function resolveModuleUrl(moduleUrl: string, policiesPath: string): strin
 
 export async function readPoliciesFile(path: string): Promise<DesiredPolicy[]> {
   const policies = parsePoliciesFile(await readFile(path, 'utf8'), path);
-  return policies.map((policy) => ({ ...policy, moduleUrl: resolveModuleUrl(policy.moduleUrl, path) }));
+  return policies.map((policy) => {
+    const { moduleUrl, group } = policy;
+    if (moduleUrl !== undefined) return { ...policy, moduleUrl: resolveModuleUrl(moduleUrl, path) };
+    if (!group) return policy;
+    // A member's module resolves exactly as a policy's does.
+    const members = Object.fromEntries(
+      Object.entries(group.members).map(([name, member]) => [
+        name,
+        { ...member, moduleUrl: resolveModuleUrl(member.moduleUrl, path) },
+      ]),
+    );
+    return { ...policy, group: { ...group, members } };
+  });
 }
 
 export interface PoliciesSync {
