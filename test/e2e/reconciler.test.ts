@@ -68,6 +68,7 @@ interface WebhookAnswer {
   allowed: boolean;
   uid: string;
   message?: string;
+  causes?: { field?: string; message?: string }[];
 }
 
 describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and services)', () => {
@@ -150,9 +151,20 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
       req.end(review);
     });
     const response = (
-      JSON.parse(text) as { response: { allowed: boolean; uid: string; status?: { message?: string } } }
+      JSON.parse(text) as {
+        response: {
+          allowed: boolean;
+          uid: string;
+          status?: { message?: string; details?: { causes?: WebhookAnswer['causes'] } };
+        };
+      }
     ).response;
-    return { allowed: response.allowed, uid: response.uid, message: response.status?.message };
+    return {
+      allowed: response.allowed,
+      uid: response.uid,
+      message: response.status?.message,
+      causes: response.status?.details?.causes,
+    };
   };
 
   const review = (name: 'privileged-pod' | 'unprivileged-pod') =>
@@ -424,6 +436,37 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
       await waitFor('tenant-a to be gone', () => !find(GROUP, 'PolicyServer', 'tenant-a'));
     },
   );
+
+  it('evaluates a ClusterAdmissionPolicyGroup: lazy members, the group message, a cause per denying member', async () => {
+    await apply({
+      apiVersion: GROUP,
+      kind: 'ClusterAdmissionPolicyGroup',
+      metadata: { name: 'safe-pods' },
+      spec: {
+        rules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['CREATE'] }],
+        expression: 'unprivileged() && labelled()',
+        message: 'pods must be unprivileged and labelled',
+        policies: {
+          unprivileged: { module: moduleUrls.privileged },
+          labelled: { module: moduleUrls.labels, settings: { labels: ['owner'] } },
+        },
+      },
+    } as KubernetesObject);
+    await waitFor(
+      'safe-pods to be active',
+      () => policyStatus('ClusterAdmissionPolicyGroup', 'safe-pods') === 'active',
+    );
+    const webhook = 'clusterwide-group-safe-pods';
+    const unlabelled = await callWebhook(webhook, await review('unprivileged-pod'));
+    expect(unlabelled).toMatchObject({ allowed: false, message: 'pods must be unprivileged and labelled' });
+    expect(unlabelled.causes).toEqual([
+      { field: 'spec.policies.labelled', message: 'missing required labels: owner' },
+    ]);
+    // The first member denies, so the second never runs: one cause.
+    const privileged = await callWebhook(webhook, await review('privileged-pod'));
+    expect(privileged.allowed).toBe(false);
+    expect(privileged.causes?.map((cause) => cause.field)).toEqual(['spec.policies.unprivileged']);
+  });
 
   it('hands over to the standby replica when the leader is killed', async () => {
     const holder = () =>

@@ -1,6 +1,6 @@
 import { decodeEvaluationRequest, toWireError } from '@castellan/proto';
 import type { EvaluationReply, EvaluationRequest, MessageFields } from '@castellan/proto';
-import { rejection } from '@castellan/runtime';
+import { evaluatePolicyGroup, rejection } from '@castellan/runtime';
 import type { AdmissionResponse, PolicyEvaluator } from '@castellan/runtime';
 import { EvaluatorErrorCode } from './errors.js';
 import type { RevisionState } from './revision-state.js';
@@ -91,12 +91,22 @@ export async function answerEvaluation(
     );
   }
 
+  // Past the deadline the gateway has answered by failure policy: running it would be wasted.
+  const options = { raw: origin === 'validate_raw', notAfter: request.deadline };
   try {
-    // Past the deadline the gateway has answered by failure policy: running it would be wasted.
-    const response = await evaluator.validate(state.policy, document, {
-      raw: origin === 'validate_raw',
-      notAfter: request.deadline,
-    });
+    const response =
+      state.kind === 'group'
+        ? await evaluatePolicyGroup({
+            uid,
+            expression: state.expression,
+            message: state.message,
+            runMember: async (member) => {
+              const loaded = state.members.get(member);
+              if (!loaded) throw new Error(`no member named ${member}`);
+              return evaluator.validate(loaded.policy, document, options);
+            },
+          })
+        : await evaluator.validate(state.policy, document, options);
     return { reply: { ok: true, response: wireResponse(response) }, uid, origin };
   } catch (error) {
     // The runtime's own checks of the AdmissionRequest keep their code (CASTELLAN_RUNTIME_REQUEST_INVALID).

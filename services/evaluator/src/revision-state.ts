@@ -1,15 +1,26 @@
 import type { ExecutionModeName, PolicyConfig, WireError } from '@castellan/proto';
-import type { LoadedPolicy } from '@castellan/runtime';
+import type { GroupExpression, LoadedPolicy } from '@castellan/runtime';
+
+/** A module loaded into every worker with its settings: a policy, or one member of a group. */
+export interface LoadedModule {
+  policy: LoadedPolicy;
+  module: { sha256: string; executionMode: ExecutionModeName | undefined };
+}
 
 /**
- * What one revision of a policy answers with: the loaded policy, or the reason it could not be
- * loaded (then every request gets a deny naming it, spec §6.3 continue-on-errors).
+ * What one revision of a policy answers with: the loaded policy, the loaded members of a policy
+ * group with its expression, or the reason it could not be loaded (then every request gets a deny
+ * naming it, spec §6.3 continue-on-errors).
  */
 export type RevisionState =
+  | ({ kind: 'loaded' } & LoadedModule)
   | {
-      kind: 'loaded';
-      policy: LoadedPolicy;
-      module: { sha256: string; executionMode: ExecutionModeName | undefined };
+      kind: 'group';
+      expression: GroupExpression;
+      /** The group's rejection message (spec §6.5). */
+      message: string;
+      /** Member name → loaded member, in declaration order. */
+      members: Map<string, LoadedModule>;
     }
   | { kind: 'failed'; error: WireError };
 

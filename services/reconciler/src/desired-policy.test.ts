@@ -4,7 +4,7 @@ import type { DesiredPolicy } from '@castellan/control';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { desiredPolicyOf, poolOf } from './desired-policy.js';
-import type { AdmissionPolicy, ClusterAdmissionPolicy } from './policy-resources.js';
+import type { AdmissionPolicy, AdmissionPolicyGroup, ClusterAdmissionPolicy } from './policy-resources.js';
 
 const rules = [
   { apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['CREATE' as const] },
@@ -127,5 +127,28 @@ describe('desiredPolicyOf', () => {
     const namespaced = desiredPolicyOf(ap(), granted);
     namespaced.hostCapabilities?.push('net/*');
     expect(granted).toEqual(['oci/*']);
+  });
+
+  it("translates the trusted-images AdmissionPolicyGroup: members in order, the pool's capabilities, summed timeout", async () => {
+    const group = await examplePolicy<AdmissionPolicyGroup>('admissionpolicygroup-trusted-images.yaml');
+    const desired = desiredPolicyOf(group, ['oci/*']);
+    expect(desired).toMatchObject({
+      policyId: 'namespaced-group-team-a-trusted-images',
+      allowedToMutate: false,
+      settings: {},
+      contextAwareResources: [],
+      hostCapabilities: ['oci/*'],
+      timeoutSeconds: 10,
+    });
+    expect(desired.moduleUrl).toBeUndefined();
+    expect(desired.group?.expression).toBe('trusted_registry() && no_latest()');
+    expect(Object.keys(desired.group?.members ?? {})).toEqual(['trusted_registry', 'no_latest']);
+    expect(desired.group?.members.no_latest).toEqual({
+      moduleUrl: 'ghcr.io/kubewarden/policies/trusted-repos:v0.2.0',
+      settings: { tags: { reject: ['latest'] } },
+      timeoutSeconds: 5,
+      contextAwareResources: [],
+      hostCapabilities: ['oci/*'],
+    });
   });
 });

@@ -1,7 +1,12 @@
-import { DEFAULT_FAILURE_POLICY } from '@castellan/control';
+import { DEFAULT_FAILURE_POLICY, groupTimeoutSeconds } from '@castellan/control';
 import { DEFAULT_POLICY_TIMEOUT_SECONDS } from '@castellan/proto';
-import type { DesiredPolicy } from '@castellan/control';
-import type { AnyPolicy, SinglePolicy } from './policy-resources.js';
+import type { DesiredGroupMember, DesiredPolicy } from '@castellan/control';
+import type {
+  AdmissionPolicyGroup,
+  AnyPolicy,
+  ClusterAdmissionPolicyGroup,
+  ClusterGroupMember,
+} from './policy-resources.js';
 import { uniqueNameOf } from './unique-name.js';
 
 /** The PolicyServer a policy names when `spec.policyServer` is unset (the CRD's default). */
@@ -15,20 +20,29 @@ export function poolOf(policy: AnyPolicy): string {
   return policy.spec.policyServer ?? DEFAULT_POOL;
 }
 
+/** Host capabilities of a policy: cluster-wide kinds get all; namespaced ones what the pool allows. */
+function hostCapabilitiesOf(
+  policy: AnyPolicy,
+  namespacedPoliciesCapabilities: string[] | undefined,
+): string[] {
+  const clusterWide =
+    policy.kind === 'ClusterAdmissionPolicy' || policy.kind === 'ClusterAdmissionPolicyGroup';
+  return clusterWide
+    ? [...ALL_HOST_CAPABILITIES]
+    : [...(namespacedPoliciesCapabilities ?? ALL_HOST_CAPABILITIES)];
+}
+
 /**
- * The desired state of a ClusterAdmissionPolicy or AdmissionPolicy (spec §7.4, ConfigMap entry).
+ * The desired state of a policy of any kind (spec §7.4, ConfigMap entry).
  * `namespacedPoliciesCapabilities` is the pool's `PolicyServer.spec.namespacedPoliciesCapabilities`;
  * it only restricts namespaced kinds, and unset grants all (as Kubewarden's code does).
  */
-export function desiredPolicyOf(
-  policy: SinglePolicy,
-  namespacedPoliciesCapabilities?: string[],
-): DesiredPolicy {
+export function desiredPolicyOf(policy: AnyPolicy, namespacedPoliciesCapabilities?: string[]): DesiredPolicy {
+  if (policy.kind === 'ClusterAdmissionPolicyGroup' || policy.kind === 'AdmissionPolicyGroup') {
+    return desiredGroupOf(policy, namespacedPoliciesCapabilities);
+  }
   const { spec } = policy;
   const clusterWide = policy.kind === 'ClusterAdmissionPolicy';
-  const hostCapabilities = clusterWide
-    ? [...ALL_HOST_CAPABILITIES]
-    : [...(namespacedPoliciesCapabilities ?? ALL_HOST_CAPABILITIES)];
   return {
     policyId: uniqueNameOf(policy),
     moduleUrl: spec.module,
@@ -40,6 +54,44 @@ export function desiredPolicyOf(
     failurePolicy: spec.failurePolicy ?? DEFAULT_FAILURE_POLICY,
     // An AdmissionPolicy is never context-aware (spec §7.1).
     contextAwareResources: clusterWide ? [...(policy.spec.contextAwareResources ?? [])] : [],
+    hostCapabilities: hostCapabilitiesOf(policy, namespacedPoliciesCapabilities),
+  };
+}
+
+/**
+ * A ClusterAdmissionPolicyGroup or AdmissionPolicyGroup (spec §7.2, §7.4): members in the order
+ * the manifest lists them, each with its own settings, timeout and capabilities; the group never
+ * mutates, and the gateway waits for all its members' timeouts.
+ */
+function desiredGroupOf(
+  policy: ClusterAdmissionPolicyGroup | AdmissionPolicyGroup,
+  namespacedPoliciesCapabilities: string[] | undefined,
+): DesiredPolicy {
+  const { spec } = policy;
+  const hostCapabilities = hostCapabilitiesOf(policy, namespacedPoliciesCapabilities);
+  const clusterWide = policy.kind === 'ClusterAdmissionPolicyGroup';
+  const members: Record<string, DesiredGroupMember> = {};
+  for (const [name, member] of Object.entries(spec.policies)) {
+    members[name] = {
+      moduleUrl: member.module,
+      settings: member.settings ?? {},
+      timeoutSeconds: member.timeoutEvalSeconds ?? DEFAULT_POLICY_TIMEOUT_SECONDS,
+      // Members of an AdmissionPolicyGroup are never context-aware.
+      contextAwareResources: clusterWide
+        ? [...((member as ClusterGroupMember).contextAwareResources ?? [])]
+        : [],
+      hostCapabilities: [...hostCapabilities],
+    };
+  }
+  return {
+    policyId: uniqueNameOf(policy),
+    settings: {},
+    policyMode: spec.mode ?? 'protect',
+    allowedToMutate: false,
+    timeoutSeconds: groupTimeoutSeconds(Object.values(members)),
+    failurePolicy: spec.failurePolicy ?? DEFAULT_FAILURE_POLICY,
+    contextAwareResources: [],
     hostCapabilities,
+    group: { expression: spec.expression, message: spec.message, members },
   };
 }

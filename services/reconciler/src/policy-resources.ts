@@ -157,7 +157,7 @@ export interface AdmissionPolicyGroup {
   status?: PolicyStatus;
 }
 
-/** A single (non-group) policy: what {@link desiredPolicyOf} translates today. */
+/** A single (non-group) policy. */
 export type SinglePolicy = ClusterAdmissionPolicy | AdmissionPolicy;
 
 /** Any of the four policy kinds. */

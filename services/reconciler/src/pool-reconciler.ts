@@ -16,7 +16,7 @@ import type { ConditionState } from './conditions.js';
 import type { ReconcilerConfig } from './config.js';
 import { desiredPolicyOf, poolOf } from './desired-policy.js';
 import { evaluatorWorkloadOf } from './evaluator-workload.js';
-import type { AnyPolicy, PolicyStatus, SinglePolicy } from './policy-resources.js';
+import type { AnyPolicy, PolicyStatus } from './policy-resources.js';
 import type { PolicyServer } from './policy-server.js';
 import { policyStatusOf, uniquelyReachable } from './policy-status.js';
 import type { PolicyObservation } from './policy-status.js';
@@ -100,7 +100,7 @@ export class PoolReconciler {
     if (policyServer && serving) await this.reconcileWorkload(policyServer);
 
     const observations = new Map<AnyPolicy, PolicyObservation>();
-    const desired: { policy: SinglePolicy; desired: DesiredPolicy }[] = [];
+    const desired: { policy: AnyPolicy; desired: DesiredPolicy }[] = [];
     for (const policy of policies) {
       const blocked = this.blockedReason(policy, pool, policyServer);
       if (blocked || isDeleting(policy)) {
@@ -108,10 +108,9 @@ export class PoolReconciler {
         if (blocked) observations.set(policy, blocked);
         continue;
       }
-      const single = policy as SinglePolicy;
       desired.push({
-        policy: single,
-        desired: desiredPolicyOf(single, policyServer?.spec.namespacedPoliciesCapabilities),
+        policy,
+        desired: desiredPolicyOf(policy, policyServer?.spec.namespacedPoliciesCapabilities),
       });
     }
 
@@ -160,16 +159,6 @@ export class PoolReconciler {
         phase: 'pending',
         reason: 'PolicyNameInvalid',
         message: (error as Error).message,
-      };
-    }
-    if (policy.kind === 'ClusterAdmissionPolicyGroup' || policy.kind === 'AdmissionPolicyGroup') {
-      return {
-        kind: 'blocked',
-        phase: 'pending',
-        reason: 'PolicyGroupsNotSupported',
-        message:
-          'Castellan does not evaluate policy groups yet: write the members as separate ' +
-          'ClusterAdmissionPolicies or AdmissionPolicies',
       };
     }
     if (!policyServer) {
@@ -228,7 +217,7 @@ export class PoolReconciler {
   /** Gates the webhook of a published policy on its evaluators, and says where it stands. */
   private async observePublished(
     pool: string,
-    policy: SinglePolicy,
+    policy: AnyPolicy,
     outcome: PublishOutcome | undefined,
   ): Promise<PolicyObservation> {
     const registered = this.webhookOf(policy) !== undefined;
