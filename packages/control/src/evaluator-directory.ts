@@ -3,7 +3,7 @@ import type { EvaluatorStatus } from '@castellan/proto';
 import { watchKv } from '@castellan/service-host';
 import type { KvWatch } from '@castellan/service-host';
 import { Kvm } from '@nats-io/kv';
-import type { KvWatchEntry } from '@nats-io/kv';
+import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 
@@ -45,6 +45,9 @@ export interface EvaluatorDirectoryOptions {
 export class EvaluatorDirectory {
   private readonly statuses = new Map<string, SeenStatus>();
   private watch: KvWatch | undefined;
+  private kv: KV | undefined;
+  /** False while the statuses already in the KV are being handed over. */
+  private caughtUp = false;
 
   private constructor(private readonly options: EvaluatorDirectoryOptions) {}
 
@@ -52,8 +55,10 @@ export class EvaluatorDirectory {
   static async open(nc: NatsConnection, options: EvaluatorDirectoryOptions): Promise<EvaluatorDirectory> {
     const directory = new EvaluatorDirectory(options);
     const kv = await new Kvm(nc).create(Bucket.Evaluators, { replicas: options.replicas });
+    directory.kv = kv;
     directory.watch = await watchKv(kv, '>', (entry) => directory.onEntry(entry), options.logger);
     await directory.watch.caughtUp;
+    directory.caughtUp = true;
     return directory;
   }
 
@@ -84,6 +89,22 @@ export class EvaluatorDirectory {
     return { live: live.length, serving, failures };
   }
 
+  /**
+   * Deletes the statuses of evaluators not heard of for `silentMs` (pods gone for good: every new
+   * pod writes a key of its own, so without this the KV only grows). An evaluator that was merely
+   * cut off writes its status again on its next heartbeat. Returns the keys deleted.
+   */
+  async forgetSilent(silentMs: number): Promise<string[]> {
+    const now = (this.options.now ?? Date.now)();
+    const forgotten: string[] = [];
+    for (const [key, { seenAt }] of this.statuses) {
+      if (now - seenAt <= silentMs) continue;
+      await this.kv?.delete(key);
+      forgotten.push(key);
+    }
+    return forgotten;
+  }
+
   stop(): void {
     this.watch?.stop();
   }
@@ -105,7 +126,8 @@ export class EvaluatorDirectory {
     const now = (this.options.now ?? Date.now)();
     const serving = JSON.stringify([status.loaded, status.failed, status.draining]);
     // A status already there at start may be a dead evaluator's last word: date it by its heartbeat.
-    const seenAt = entry.isUpdate ? now : Math.min(now, status.heartbeat);
+    // (Not `entry.isUpdate`: nats.js marks the last of the values already there as an update.)
+    const seenAt = this.caughtUp ? now : Math.min(now, status.heartbeat);
     this.statuses.set(entry.key, { status, seenAt, serving });
     if (previous?.serving !== serving) this.options.onChange?.(status.pool);
   }

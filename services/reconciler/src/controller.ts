@@ -24,6 +24,8 @@ const CERTIFICATES_KEY = '#certificates';
 const WEBHOOK_SWEEP_KEY = '#webhooks';
 /** How soon a pool whose write met a conflict runs again, if no update event came first. */
 const CONFLICT_RETRY_MS = 200;
+/** An evaluator silent this long is gone (a deleted pod); its status key is deleted. */
+const SILENT_EVALUATOR_MS = 10 * 60_000;
 
 const POLICY_KINDS = [
   'ClusterAdmissionPolicy',
@@ -166,6 +168,7 @@ export class Controller {
 
   private queueEverything(): void {
     if (!this.queue || !this.pools) return;
+    void this.forgetSilentEvaluators();
     this.queue.add(CERTIFICATES_KEY);
     this.queue.add(WEBHOOK_SWEEP_KEY);
     for (const pool of this.pools.pools()) this.queue.add(pool);
@@ -186,6 +189,20 @@ export class Controller {
         'write conflict; reconciling again',
       );
       return { requeueAfterMs: CONFLICT_RETRY_MS };
+    }
+  }
+
+  /** Deletes the status keys of evaluators silent for {@link SILENT_EVALUATOR_MS}. */
+  private async forgetSilentEvaluators(): Promise<void> {
+    try {
+      const forgotten = (await this.directory?.forgetSilent(SILENT_EVALUATOR_MS)) ?? [];
+      if (forgotten.length > 0)
+        this.options.logger.info({ forgotten }, 'status of silent evaluators deleted');
+    } catch (error) {
+      this.options.logger.warn(
+        { reason: describeApiFailure(error) },
+        'cannot delete silent evaluator statuses',
+      );
     }
   }
 
