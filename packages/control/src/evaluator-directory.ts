@@ -46,8 +46,6 @@ export class EvaluatorDirectory {
   private readonly statuses = new Map<string, SeenStatus>();
   private watch: KvWatch | undefined;
   private kv: KV | undefined;
-  /** False while the statuses already in the KV are being handed over. */
-  private caughtUp = false;
 
   private constructor(private readonly options: EvaluatorDirectoryOptions) {}
 
@@ -56,9 +54,13 @@ export class EvaluatorDirectory {
     const directory = new EvaluatorDirectory(options);
     const kv = await new Kvm(nc).create(Bucket.Evaluators, { replicas: options.replicas });
     directory.kv = kv;
-    directory.watch = await watchKv(kv, '>', (entry) => directory.onEntry(entry), options.logger);
+    directory.watch = await watchKv(
+      kv,
+      '>',
+      (entry, replayed) => directory.onEntry(entry, replayed),
+      options.logger,
+    );
     await directory.watch.caughtUp;
-    directory.caughtUp = true;
     return directory;
   }
 
@@ -109,7 +111,7 @@ export class EvaluatorDirectory {
     this.watch?.stop();
   }
 
-  private onEntry(entry: KvWatchEntry): void {
+  private onEntry(entry: KvWatchEntry, replayed: boolean): void {
     const previous = this.statuses.get(entry.key);
     if (entry.operation !== 'PUT') {
       if (previous && this.statuses.delete(entry.key)) this.options.onChange?.(previous.status.pool);
@@ -126,8 +128,7 @@ export class EvaluatorDirectory {
     const now = (this.options.now ?? Date.now)();
     const serving = JSON.stringify([status.loaded, status.failed, status.draining]);
     // A status already there at start may be a dead evaluator's last word: date it by its heartbeat.
-    // (Not `entry.isUpdate`: nats.js marks the last of the values already there as an update.)
-    const seenAt = this.caughtUp ? now : Math.min(now, status.heartbeat);
+    const seenAt = replayed ? Math.min(now, status.heartbeat) : now;
     this.statuses.set(entry.key, { status, seenAt, serving });
     if (previous?.serving !== serving) this.options.onChange?.(status.pool);
   }

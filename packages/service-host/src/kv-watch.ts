@@ -11,14 +11,15 @@ export interface KvWatch {
 
 /**
  * Watches one key filter of a KV bucket (nats-server 2.9 cannot watch several at once): the last
- * value of every key, then every update, each handed to `onEntry` in order. If the watch ends
- * while not stopped (a lost consumer), it starts again and hands over the last values again, so
- * `onEntry` must be idempotent.
+ * value of every key, then every update, each handed to `onEntry` in order, with `replayed` true
+ * for the values already there when the watch (re)started. (`entry.isUpdate` cannot tell: nats.js
+ * marks the last of those values as an update.) If the watch ends while not stopped (a lost
+ * consumer), it starts again and hands over the last values again, so `onEntry` must be idempotent.
  */
 export async function watchKv(
   kv: KV,
   filter: string,
-  onEntry: (entry: KvWatchEntry) => void,
+  onEntry: (entry: KvWatchEntry, replayed: boolean) => void,
   logger: Logger,
 ): Promise<KvWatch> {
   let stopped = false;
@@ -31,16 +32,20 @@ export async function watchKv(
     const iterator = await kv.watch({ key: filter });
     current = iterator;
     // The watch says nothing when it starts empty: ask whether there is anything to wait for.
-    if (!(await hasAnyKey(kv, filter))) markCaughtUp();
+    let replaying = await hasAnyKey(kv, filter);
+    if (!replaying) markCaughtUp();
     void (async () => {
       try {
         for await (const entry of iterator) {
           try {
-            onEntry(entry);
+            onEntry(entry, replaying);
           } catch (error) {
             logger.error({ err: error, key: entry.key }, 'a KV entry could not be handled');
           }
-          if (entry.delta === 0) markCaughtUp();
+          if (entry.delta === 0) {
+            replaying = false;
+            markCaughtUp();
+          }
         }
       } catch (error) {
         logger.warn(

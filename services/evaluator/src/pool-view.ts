@@ -42,7 +42,7 @@ export class PoolView {
   ): Promise<PoolView> {
     const view = new PoolView(pool, onChange, logger, now);
     // proto names no key filter for one pool's evaluators: watch every key, keep this pool's.
-    view.watch = await watchKv(kv, '>', (entry) => view.onEntry(entry), logger);
+    view.watch = await watchKv(kv, '>', (entry, replayed) => view.onEntry(entry, replayed), logger);
     await view.watch.caughtUp;
     return view;
   }
@@ -77,7 +77,7 @@ export class PoolView {
     this.watch?.stop();
   }
 
-  private onEntry(entry: KvWatchEntry): void {
+  private onEntry(entry: KvWatchEntry, replayed: boolean): void {
     if (entry.operation !== 'PUT') {
       if (this.statuses.delete(entry.key)) this.onChange();
       return;
@@ -92,7 +92,7 @@ export class PoolView {
     if (status.pool !== this.pool) return;
     const now = this.now();
     // A status already there at start may be a dead evaluator's last word: date it by its heartbeat.
-    this.statuses.set(entry.key, { status, seenAt: entry.isUpdate ? now : Math.min(now, status.heartbeat) });
+    this.statuses.set(entry.key, { status, seenAt: replayed ? Math.min(now, status.heartbeat) : now });
     this.onChange();
   }
 }

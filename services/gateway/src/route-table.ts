@@ -55,7 +55,7 @@ export class RouteTable implements PolicyRoutes {
     ]);
     table.watches.push(
       await watchKv(policies, '>', (entry) => table.onPolicy(entry), logger),
-      await watchKv(evaluators, '>', (entry) => table.onEvaluator(entry, entry.isUpdate), logger),
+      await watchKv(evaluators, '>', (entry, replayed) => table.onEvaluator(entry, replayed), logger),
     );
     await Promise.all(table.watches.map((watch) => watch.caughtUp));
     return table;
@@ -137,7 +137,7 @@ export class RouteTable implements PolicyRoutes {
     this.policies.set(config.policyId, policy);
   }
 
-  private onEvaluator(entry: KvEntry, isUpdate: boolean): void {
+  private onEvaluator(entry: KvEntry, replayed: boolean): void {
     if (entry.operation !== 'PUT') {
       this.evaluators.delete(entry.key);
       return;
@@ -147,7 +147,7 @@ export class RouteTable implements PolicyRoutes {
       // A status already there when the gateway started may be a dead evaluator's last word: date
       // it by its own heartbeat (never in the future) rather than by when the gateway read it.
       const now = this.now();
-      this.evaluators.set(entry.key, { status, seenAt: isUpdate ? now : Math.min(now, status.heartbeat) });
+      this.evaluators.set(entry.key, { status, seenAt: replayed ? Math.min(now, status.heartbeat) : now });
     } catch (error) {
       this.logger.error({ key: entry.key, err: error }, 'unreadable evaluator status ignored');
     }
