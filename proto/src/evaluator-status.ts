@@ -25,6 +25,23 @@ export interface EvaluatorStatus {
   draining: boolean;
 }
 
+/** An evaluator that missed this many heartbeats is dead (its status stays in the KV). */
+export const MISSED_HEARTBEATS_BEFORE_DEAD = 3;
+
+/**
+ * When a status was written, on the reader's clock: liveness never compares two machines' clocks.
+ * An update is dated now; a status replayed from before the reader's watch started may be a dead
+ * evaluator's last word, so it is dated by its own heartbeat (never in the future).
+ */
+export function statusSeenAt(status: EvaluatorStatus, replayed: boolean, now: number): number {
+  return replayed ? Math.min(now, status.heartbeat) : now;
+}
+
+/** Whether the evaluator wrote its status within its last 3 heartbeat intervals (draining aside). */
+export function heartbeatFresh(status: EvaluatorStatus, seenAt: number, now: number): boolean {
+  return now - seenAt <= MISSED_HEARTBEATS_BEFORE_DEAD * status.heartbeatIntervalMs;
+}
+
 export function encodeEvaluatorStatus(status: EvaluatorStatus): Uint8Array {
   return encodeMessage(status);
 }

@@ -44,5 +44,11 @@ export {
   encodeEvaluationRequest,
 } from './evaluation.js';
 export type { EvaluationOrigin, EvaluationReply, EvaluationRequest } from './evaluation.js';
-export { decodeEvaluatorStatus, encodeEvaluatorStatus } from './evaluator-status.js';
+export {
+  decodeEvaluatorStatus,
+  encodeEvaluatorStatus,
+  heartbeatFresh,
+  MISSED_HEARTBEATS_BEFORE_DEAD,
+  statusSeenAt,
+} from './evaluator-status.js';
 export type { EvaluatorStatus, PolicyLoadFailure } from './evaluator-status.js';

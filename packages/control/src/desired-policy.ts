@@ -1,4 +1,4 @@
-import type { ContextAwareResource, FailurePolicy, MessageFields, PolicyMode } from '@castellan/proto';
+import type { FailurePolicy, GroupMemberConfig, PolicyConfig, PolicyGroupConfig } from '@castellan/proto';
 
 /** The Kubernetes default for a webhook's failure policy. */
 export const DEFAULT_FAILURE_POLICY: FailurePolicy = 'Fail';
@@ -7,45 +7,25 @@ export const DEFAULT_FAILURE_POLICY: FailurePolicy = 'Fail';
 export const MAX_WEBHOOK_TIMEOUT_SECONDS = 30;
 
 /**
- * A policy as its operator declares it, before its modules are fetched: exactly one of
- * `moduleUrl` (a policy) and `group` (a policy group).
+ * A policy as its operator declares it, before its modules are fetched: a {@link PolicyConfig}
+ * without its pool, with module URLs where the config has fetched digests, and exactly one of
+ * `moduleUrl` (a policy) and `group` (a policy group). For a group, `settings` is `{}`,
+ * `allowedToMutate` false, `contextAwareResources` empty (members carry their own), and
+ * `timeoutSeconds` the deadline of the whole group ({@link groupTimeoutSeconds}).
  */
-export interface DesiredPolicy {
-  policyId: string;
+export type DesiredPolicy = Omit<PolicyConfig, 'pool' | 'module' | 'group' | 'executionMode'> & {
   moduleUrl?: string;
   group?: DesiredPolicyGroup;
-  /** `{}` for a group: its members carry their own. */
-  settings: MessageFields;
-  policyMode: PolicyMode;
-  /** Always false for a group: groups only validate. */
-  allowedToMutate: boolean;
-  customMessage?: string;
-  /** For a group, the deadline of the whole group: {@link groupTimeoutSeconds} of its members. */
-  timeoutSeconds: number;
-  failurePolicy: FailurePolicy;
-  /** `[]` for a group: its members carry their own. */
-  contextAwareResources: ContextAwareResource[];
-  hostCapabilities?: string[];
-}
+};
 
 /** A policy group (spec §6.2, §7.2): members combined by a boolean expression over their verdicts. */
-export interface DesiredPolicyGroup {
-  /** Members called as zero-argument functions, e.g. `a() || (b() && !c())`. */
-  expression: string;
-  /** The message of a denial by the group. */
-  message: string;
+export type DesiredPolicyGroup = Omit<PolicyGroupConfig, 'members'> & {
   /** member name → member, in declaration order */
   members: Record<string, DesiredGroupMember>;
-}
+};
 
 /** One member of a policy group, before its module is fetched. */
-export interface DesiredGroupMember {
-  moduleUrl: string;
-  settings: MessageFields;
-  timeoutSeconds: number;
-  contextAwareResources: ContextAwareResource[];
-  hostCapabilities?: string[];
-}
+export type DesiredGroupMember = Omit<GroupMemberConfig, 'module'> & { moduleUrl: string };
 
 /**
  * How long the gateway waits for a whole group: the sum of its members' timeouts, since they

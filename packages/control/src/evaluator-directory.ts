@@ -1,4 +1,4 @@
-import { Bucket, decodeEvaluatorStatus } from '@castellan/proto';
+import { Bucket, decodeEvaluatorStatus, heartbeatFresh, statusSeenAt } from '@castellan/proto';
 import type { EvaluatorStatus } from '@castellan/proto';
 import { watchKv } from '@castellan/service-host';
 import type { KvWatch } from '@castellan/service-host';
@@ -6,9 +6,6 @@ import { Kvm } from '@nats-io/kv';
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
-
-/** An evaluator that missed this many heartbeats is dead (its status stays in the KV). */
-export const MISSED_HEARTBEATS_BEFORE_DEAD = 3;
 
 interface SeenStatus {
   status: EvaluatorStatus;
@@ -70,7 +67,7 @@ export class EvaluatorDirectory {
     const live: EvaluatorStatus[] = [];
     for (const { status, seenAt } of this.statuses.values()) {
       if (status.pool !== pool || status.draining) continue;
-      if (now - seenAt <= MISSED_HEARTBEATS_BEFORE_DEAD * status.heartbeatIntervalMs) live.push(status);
+      if (heartbeatFresh(status, seenAt, now)) live.push(status);
     }
     return live;
   }
@@ -127,8 +124,7 @@ export class EvaluatorDirectory {
     }
     const now = (this.options.now ?? Date.now)();
     const serving = JSON.stringify([status.loaded, status.failed, status.draining]);
-    // A status already there at start may be a dead evaluator's last word: date it by its heartbeat.
-    const seenAt = replayed ? Math.min(now, status.heartbeat) : now;
+    const seenAt = statusSeenAt(status, replayed, now);
     this.statuses.set(entry.key, { status, seenAt, serving });
     if (previous?.serving !== serving) this.options.onChange?.(status.pool);
   }

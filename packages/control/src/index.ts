@@ -9,5 +9,5 @@ export { parsePoliciesFile } from './policies-file.js';
 export { DEFAULT_FETCH_TIMEOUT_MS, FetchClient, FetchFailure } from './fetch-client.js';
 export { PolicyPublisher } from './policy-publisher.js';
 export type { PublishOutcome } from './policy-publisher.js';
-export { EvaluatorDirectory, MISSED_HEARTBEATS_BEFORE_DEAD } from './evaluator-directory.js';
+export { EvaluatorDirectory } from './evaluator-directory.js';
 export type { EvaluatorDirectoryOptions, RevisionReach } from './evaluator-directory.js';

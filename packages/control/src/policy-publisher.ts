@@ -122,12 +122,10 @@ export class PolicyPublisher {
       );
     }
     const results = await Promise.allSettled(
-      entries.map(async ([, member]): Promise<GroupMemberConfig> => ({
-        module: await fetch(member.moduleUrl),
-        settings: member.settings,
-        timeoutSeconds: member.timeoutSeconds,
-        contextAwareResources: member.contextAwareResources,
-        ...(member.hostCapabilities ? { hostCapabilities: member.hostCapabilities } : {}),
+      entries.map(async ([, { moduleUrl, hostCapabilities, ...member }]): Promise<GroupMemberConfig> => ({
+        ...member,
+        module: await fetch(moduleUrl),
+        ...(hostCapabilities ? { hostCapabilities } : {}),
       })),
     );
     const members: Record<string, GroupMemberConfig> = {};

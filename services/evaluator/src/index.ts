@@ -10,4 +10,4 @@ export {
 export type { EvaluatorConfig, HostIdentity } from './config.js';
 export { EvaluatorError, EvaluatorErrorCode } from './errors.js';
 export type { ModuleSource } from './module-cache.js';
-export { MISSED_HEARTBEATS_BEFORE_DEAD, PoolView } from './pool-view.js';
+export { PoolView } from './pool-view.js';

@@ -1,13 +1,10 @@
-import { decodeEvaluatorStatus } from '@castellan/proto';
+import { decodeEvaluatorStatus, heartbeatFresh, statusSeenAt } from '@castellan/proto';
 import type { EvaluatorStatus } from '@castellan/proto';
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import { describe } from './errors.js';
 import { watchKv } from '@castellan/service-host';
 import type { KvWatch } from '@castellan/service-host';
-
-/** An evaluator that missed this many heartbeats is dead (its status stays in the KV). */
-export const MISSED_HEARTBEATS_BEFORE_DEAD = 3;
 
 interface SeenStatus {
   status: EvaluatorStatus;
@@ -53,7 +50,7 @@ export class PoolView {
     const live: EvaluatorStatus[] = [];
     for (const { status, seenAt } of this.statuses.values()) {
       if (status.evaluatorId === self?.evaluatorId || status.draining) continue;
-      if (now - seenAt <= MISSED_HEARTBEATS_BEFORE_DEAD * status.heartbeatIntervalMs) live.push(status);
+      if (heartbeatFresh(status, seenAt, now)) live.push(status);
     }
     if (self && !self.draining) live.push(self);
     return live;
@@ -90,9 +87,7 @@ export class PoolView {
       return;
     }
     if (status.pool !== this.pool) return;
-    const now = this.now();
-    // A status already there at start may be a dead evaluator's last word: date it by its heartbeat.
-    this.statuses.set(entry.key, { status, seenAt: replayed ? Math.min(now, status.heartbeat) : now });
+    this.statuses.set(entry.key, { status, seenAt: statusSeenAt(status, replayed, this.now()) });
     this.onChange();
   }
 }

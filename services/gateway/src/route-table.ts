@@ -1,4 +1,10 @@
-import { Bucket, decodeEvaluatorStatus, decodePolicyConfig } from '@castellan/proto';
+import {
+  Bucket,
+  decodeEvaluatorStatus,
+  decodePolicyConfig,
+  heartbeatFresh,
+  statusSeenAt,
+} from '@castellan/proto';
 import type { EvaluatorStatus, PolicyConfig } from '@castellan/proto';
 import { Kvm } from '@nats-io/kv';
 import type { KvEntry } from '@nats-io/kv';
@@ -8,8 +14,6 @@ import type { PolicyRoute, PolicyRoutes } from './dispatch.js';
 import { watchKv } from '@castellan/service-host';
 import type { KvWatch } from '@castellan/service-host';
 
-/** An evaluator that missed this many heartbeats is no longer counted on. */
-const MISSED_HEARTBEATS = 3;
 /** Configs kept per policy, so the revision being routed to still has its own settings. */
 const REVISIONS_KEPT = 8;
 
@@ -104,7 +108,7 @@ export class RouteTable implements PolicyRoutes {
       const revision = status.loaded[policyId];
       if (revision === undefined) continue;
       lastKnown = older(lastKnown, revision);
-      if (now - seenAt <= MISSED_HEARTBEATS * status.heartbeatIntervalMs) live = older(live, revision);
+      if (heartbeatFresh(status, seenAt, now)) live = older(live, revision);
     }
     return live || lastKnown;
   }
@@ -144,10 +148,7 @@ export class RouteTable implements PolicyRoutes {
     }
     try {
       const status = decodeEvaluatorStatus(entry.value);
-      // A status already there when the gateway started may be a dead evaluator's last word: date
-      // it by its own heartbeat (never in the future) rather than by when the gateway read it.
-      const now = this.now();
-      this.evaluators.set(entry.key, { status, seenAt: replayed ? Math.min(now, status.heartbeat) : now });
+      this.evaluators.set(entry.key, { status, seenAt: statusSeenAt(status, replayed, this.now()) });
     } catch (error) {
       this.logger.error({ key: entry.key, err: error }, 'unreadable evaluator status ignored');
     }
