@@ -36,8 +36,9 @@ const DEFAULT_TASKS_AHEAD = 2;
  */
 const AHEAD_WINDOW_MS = 5;
 /**
- * An evaluation holding its thread longer than this marks its policy heavy (measured from
- * dispatch: a task sent ahead may be charged a few ms of its predecessor).
+ * An evaluation running longer than this marks its policy heavy. It is the run time the worker
+ * measures: time from dispatch would also count the wait behind a task sent ahead and every stall
+ * of this thread (a GC pause, a busy machine), and brand a quick policy heavy.
  */
 const HEAVY_TASK_MS = 50;
 /** How long a heavy policy is held to its share of the threads. */
@@ -59,10 +60,10 @@ export class EvaluationPool {
   private readonly busyByPolicy = new Map<string, number>();
   /** Policy → when it last overran its deadline or held a thread for long. */
   private readonly heavy = new Map<string, number>();
-  /** Policies whose last evaluation was quick: they may use every thread. */
+  /** Policies whose last evaluation (not settings validation) was quick: they may use every thread. */
   private readonly trusted = new Set<string>();
-  /** Evaluations sent to a thread and not settled yet (nor sent back to the queue): when. */
-  private readonly dispatchedAt = new Map<TrackedTask, number>();
+  /** Evaluations sent to a thread and not settled yet (nor sent back to the queue). */
+  private readonly dispatched = new Set<TrackedTask>();
   /** When the caller of a queued evaluation stops waiting for it. */
   private readonly notAfter = new Map<TrackedTask, number>();
   private seq = 0;
@@ -87,11 +88,11 @@ export class EvaluationPool {
   submit(body: TaskBody, deadlineMs: number, notAfter?: number): Promise<TaskOutcome> {
     return new Promise((settle) => {
       const tracked = this.track(body, deadlineMs, (outcome) => {
-        const sentAt = this.undispatch(tracked);
-        this.noteWeight(tracked, outcome, sentAt);
+        const wasDispatched = this.undispatch(tracked);
+        this.noteWeight(tracked, outcome);
         settle(outcome);
         // A settled evaluation frees its policy's share of the threads.
-        if (sentAt !== undefined) this.pump();
+        if (wasDispatched) this.pump();
       });
       if (notAfter !== undefined) this.notAfter.set(tracked, notAfter);
       this.queue.push(tracked);
@@ -149,7 +150,7 @@ export class EvaluationPool {
       if (!tracked) return;
       const policyKey = policyOf(tracked);
       if (policyKey !== undefined) this.busyByPolicy.set(policyKey, this.busy(policyKey) + 1);
-      this.dispatchedAt.set(tracked, Date.now());
+      this.dispatched.add(tracked);
       this.notAfter.delete(tracked);
       target.send(tracked);
     }
@@ -190,15 +191,17 @@ export class EvaluationPool {
     return this.trusted.has(policyKey) || withinShare;
   }
 
-  /** Marks a policy heavy when its evaluation overran its deadline or held the thread for long. */
-  private noteWeight(tracked: TrackedTask, outcome: TaskOutcome, sentAt: number | undefined): void {
+  /** Marks a policy heavy when its evaluation overran its deadline or ran for long. */
+  private noteWeight(tracked: TrackedTask, outcome: TaskOutcome): void {
     const policyKey = policyOf(tracked);
     if (policyKey === undefined) return;
-    const now = Date.now();
-    if (outcome.kind === 'timed-out' || (sentAt !== undefined && now - sentAt > HEAVY_TASK_MS)) {
-      this.heavy.set(policyKey, now);
+    const ranLong = (outcome.kind === 'done' || outcome.kind === 'failed') && outcome.ranMs > HEAVY_TASK_MS;
+    if (outcome.kind === 'timed-out' || ranLong) {
+      this.heavy.set(policyKey, Date.now());
       this.trusted.delete(policyKey);
-    } else if (outcome.kind === 'done') {
+    } else if (outcome.kind === 'done' && tracked.task.kind === 'validate') {
+      // Only an evaluation earns trust: a policy's settings validation may be quick while its
+      // validation loops forever.
       this.trusted.add(policyKey);
     }
   }
@@ -236,19 +239,17 @@ export class EvaluationPool {
 
   /**
    * Stops counting a task against its policy (it settled, or went back to the queue); returns
-   * when it was sent, or undefined if it was not out on a thread.
+   * whether it was out on a thread.
    */
-  private undispatch(tracked: TrackedTask): number | undefined {
-    const sentAt = this.dispatchedAt.get(tracked);
-    if (sentAt === undefined) return undefined;
-    this.dispatchedAt.delete(tracked);
+  private undispatch(tracked: TrackedTask): boolean {
+    if (!this.dispatched.delete(tracked)) return false;
     const policyKey = policyOf(tracked);
     if (policyKey !== undefined) {
       const busy = this.busy(policyKey) - 1;
       if (busy > 0) this.busyByPolicy.set(policyKey, busy);
       else this.busyByPolicy.delete(policyKey);
     }
-    return sentAt;
+    return true;
   }
 
   private spawn(): WorkerThread {

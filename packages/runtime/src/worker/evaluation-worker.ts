@@ -99,15 +99,17 @@ function run(task: WorkerTask): TaskResult {
 }
 
 port.on('message', (task: WorkerTask) => {
-  status.begin(task.seq);
+  const startedAt = status.begin(task.seq);
+  const ranMs = (): number => performance.now() - startedAt;
   try {
-    emit({ kind: 'done', seq: task.seq, result: run(task) });
+    const result = run(task);
+    emit({ kind: 'done', seq: task.seq, result, ranMs: ranMs() });
   } catch (error) {
     const record =
       error instanceof RuntimeError
         ? error.toRecord()
         : { code: RuntimeErrorCode.EvaluationFailed, message: describeError(error) };
-    emit({ kind: 'failed', seq: task.seq, error: record });
+    emit({ kind: 'failed', seq: task.seq, error: record, ranMs: ranMs() });
   } finally {
     status.end();
   }

@@ -27,9 +27,10 @@ export type WorkerTask =
 
 export type TaskResult = AdmissionResponse | SettingsValidationResponse | null;
 
+/** `ranMs`: how long the task ran on the worker, measured there (queueing and messaging left out). */
 export type WorkerEvent =
-  | { kind: 'done'; seq: number; result: TaskResult }
-  | { kind: 'failed'; seq: number; error: ErrorRecord }
+  | { kind: 'done'; seq: number; result: TaskResult; ranMs: number }
+  | { kind: 'failed'; seq: number; error: ErrorRecord; ranMs: number }
   | { kind: 'log'; entry: PolicyLogEntry };
 
 export interface HostCallMessage {

@@ -13,9 +13,11 @@ export class TaskStatus {
     this.startedAt = new Float64Array(buffer, 8, 1);
   }
 
-  begin(seq: number): void {
+  /** Records that task `seq` starts now; returns the worker's monotonic clock reading. */
+  begin(seq: number): number {
     this.startedAt[0] = Date.now();
     Atomics.store(this.running, 0, seq);
+    return performance.now();
   }
 
   end(): void {

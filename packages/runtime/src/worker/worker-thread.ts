@@ -12,9 +12,10 @@ export interface TrackedTask {
   settle: (outcome: TaskOutcome) => void;
 }
 
+/** `ranMs`: how long the task ran on its worker, measured there. */
 export type TaskOutcome =
-  | { kind: 'done'; result: TaskResult }
-  | { kind: 'failed'; error: ErrorRecord }
+  | { kind: 'done'; result: TaskResult; ranMs: number }
+  | { kind: 'failed'; error: ErrorRecord; ranMs: number }
   | { kind: 'timed-out' }
   | { kind: 'worker-lost'; reason: string };
 
@@ -109,9 +110,7 @@ export class WorkerThread {
         setTimeout(check, remaining).unref();
         return;
       }
-      this.inFlight.delete(tracked.task.seq);
-      tracked.settle({ kind: 'timed-out' });
-      this.loseThread('a task overran its deadline');
+      this.loseThread('a task overran its deadline', tracked);
       void this.worker.terminate();
     };
     setTimeout(check, tracked.deadlineMs).unref();
@@ -126,23 +125,29 @@ export class WorkerThread {
     if (!tracked) return;
     this.inFlight.delete(event.seq);
     tracked.settle(
-      event.kind === 'done' ? { kind: 'done', result: event.result } : { kind: 'failed', error: event.error },
+      event.kind === 'done'
+        ? { kind: 'done', result: event.result, ranMs: event.ranMs }
+        : { kind: 'failed', error: event.error, ranMs: event.ranMs },
     );
     this.options.onIdle(this);
   }
 
-  private loseThread(reason: string): void {
+  /**
+   * Gives the thread up: the task that was running cannot be retried safely (it settles as timed
+   * out when it is the one that overran, else as lost); the rest never started and go back to the
+   * pool. The thread counts as gone before anything settles, so nothing is sent to it meanwhile.
+   */
+  private loseThread(reason: string, overrun?: TrackedTask): void {
     if (this.lost) {
       this.failAll(reason);
       return;
     }
     this.lost = true;
-    // The task that was running when the thread died cannot be retried safely; the rest never
-    // started and go back to the pool.
-    const running = [...this.inFlight.values()].find((t) => this.status.startOf(t.task.seq) !== undefined);
+    const running =
+      overrun ?? [...this.inFlight.values()].find((t) => this.status.startOf(t.task.seq) !== undefined);
     if (running) {
       this.inFlight.delete(running.task.seq);
-      running.settle({ kind: 'worker-lost', reason });
+      running.settle(overrun ? { kind: 'timed-out' } : { kind: 'worker-lost', reason });
     }
     const unstarted = [...this.inFlight.values()];
     this.inFlight.clear();
