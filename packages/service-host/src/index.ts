@@ -11,3 +11,4 @@ export { runService } from './run-service.js';
 export type { ServiceDefinition, StartedService } from './run-service.js';
 export { watchKv } from './kv-watch.js';
 export type { KvWatch } from './kv-watch.js';
+export { untilTurnEnds } from './turn-end.js';

@@ -1,5 +1,6 @@
 import { encodeEvaluationReply, evaluationSubject, poolQueueGroup } from '@castellan/proto';
 import type { PolicyEvaluator } from '@castellan/runtime';
+import { untilTurnEnds } from '@castellan/service-host';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import { answerEvaluation } from './request-handler.js';
@@ -83,6 +84,8 @@ export class ServedRevision {
         'evaluation refused',
       );
     }
+    // The replies of one turn leave in one socket write (see untilTurnEnds).
+    await untilTurnEnds();
     try {
       msg.respond(encodeEvaluationReply(reply));
     } catch (error) {

@@ -1,5 +1,6 @@
 import { decodeEvaluationReply, encodeEvaluationRequest, evaluationSubject } from '@castellan/proto';
 import type { AdmissionResponse } from '@castellan/runtime';
+import { untilTurnEnds } from '@castellan/service-host';
 import { RequestError, TimeoutError } from '@nats-io/nats-core';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { EvaluationCall, EvaluationDispatcher, EvaluationOutcome, PolicyRoutes } from './dispatch.js';
@@ -46,6 +47,8 @@ export class NatsDispatcher implements EvaluationDispatcher {
       uid: call.uid,
       deadline,
     });
+    // The requests of one turn leave in one socket write (see untilTurnEnds).
+    await untilTurnEnds();
     const timeout = Math.max(1, deadline - Date.now());
     try {
       const reply = decodeEvaluationReply(
