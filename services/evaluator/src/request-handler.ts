@@ -124,7 +124,8 @@ function withoutUndefined(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutUndefined);
   if (typeof value !== 'object' || value === null) return value;
   const fields: MessageFields = {};
-  for (const [key, field] of Object.entries(value)) {
+  for (const key of Object.keys(value)) {
+    const field = (value as MessageFields)[key];
     if (field !== undefined) fields[key] = withoutUndefined(field);
   }
   return fields;
