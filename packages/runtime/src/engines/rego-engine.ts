@@ -86,5 +86,7 @@ export class RegoEngine implements PolicyEngine {
 
 function toArrayBuffer(json: string): ArrayBuffer {
   const bytes = encoder.encode(json);
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  // `encode` gives each result a buffer of its own, exactly its size: no copy needed.
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  return whole ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
 }
