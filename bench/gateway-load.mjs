@@ -2,143 +2,33 @@
 // evaluator with 2 workers), at a fixed rate and at saturation, against the in-process evaluation rate
 // of the same policy (`castellan bench`). Load generator, gateway, NATS and evaluator share the cores.
 // Run after `npm run build`:  node bench/gateway-load.mjs [seconds per phase]
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { Agent, request as httpsRequest } from 'node:https';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import autocannon from 'autocannon';
-import { freeLoopbackPort } from './servers.mjs';
+import {
+  castellan,
+  descendants,
+  fixedRateClient,
+  ms,
+  percentile,
+  root,
+  startCastellanUp,
+} from './castellan-up.mjs';
 
 const seconds = Number(process.argv[2] ?? 10);
 const FIXED_RATE = 500;
 const SATURATION_CONNECTIONS = [32, 64];
 const P99_TARGET_MS = 5;
-const root = fileURLToPath(new URL('..', import.meta.url));
-const castellan = `${root}packages/cli/bin/castellan.js`;
 const policyModule = `${root}examples/build/pod-privileged.wasm`;
 const requests = {
   allowed: { path: `${root}examples/requests/unprivileged-pod.json`, allowed: true },
   denied: { path: `${root}examples/requests/privileged-pod.json`, allowed: false },
 };
 for (const request of Object.values(requests)) request.body = await readFile(request.path);
-
-// --- statistics ---------------------------------------------------------------------------------
-
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-const ms = (value) => (value === undefined ? '–' : value < 10 ? value.toFixed(2) : value.toFixed(1));
-
-// --- castellan up -------------------------------------------------------------------------------
-
-/** Child pids of `pid`, recursively (the services and NATS run in process groups of their own). */
-function descendants(pid) {
-  let children = [];
-  try {
-    children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
-      .split('\n')
-      .map((line) => Number(line.trim()))
-      .filter((child) => child > 0);
-  } catch {
-    // ps exits 1 when there are none
-  }
-  return children.flatMap((child) => [child, ...descendants(child)]);
-}
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function startCastellanUp(dir) {
-  const port = await freeLoopbackPort();
-  const readinessPort = await freeLoopbackPort();
-  const policiesPath = join(dir, 'policies.yml');
-  await writeFile(policiesPath, `pod-privileged:\n  module: file://${policyModule}\n`);
-  const stateDir = join(dir, 'state');
-  const env = { ...process.env };
-  delete env.NATS_URL; // castellan up then starts its own nats-server
-  const child = spawn(
-    process.execPath,
-    [
-      castellan,
-      'up',
-      ...['--policies', policiesPath, '--port', String(port), '--readiness-port', String(readinessPort)],
-      ...['--state-dir', stateDir, '--workers', '2'],
-    ],
-    { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-  );
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  // Interrupting the benchmark must not leave castellan up (a process group of its own) running.
-  for (const signal of ['SIGINT', 'SIGTERM']) {
-    process.once(signal, () => {
-      killTree(child.pid);
-      rmSync(dir, { recursive: true, force: true });
-      process.exit(130);
-    });
-  }
-  let output = '';
-  let natsUrl;
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`castellan up not up after 60 s:\n${output}`)), 60_000);
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      output += `${line}\n`;
-      natsUrl ??= /NATS\s+(nats:\/\/\S+)/.exec(line)?.[1];
-      if (line.includes('Castellan is up')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.stderr.on('data', (chunk) => (output += chunk));
-    void exited.then((code) => reject(new Error(`castellan up exited with ${code}:\n${output}`)));
-  }).catch(async (error) => {
-    killTree(child.pid);
-    throw error;
-  });
-
-  return {
-    pid: child.pid,
-    url: `https://127.0.0.1:${port}/validate/pod-privileged`,
-    metricsUrl: `http://127.0.0.1:${readinessPort}/metrics`,
-    natsUrl,
-    ca: await readFile(join(stateDir, 'tls', 'ca.pem')),
-    /** Ctrl-C, as a user would; whatever is still running after it is killed and reported. */
-    async stop() {
-      const tree = descendants(child.pid);
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGINT');
-        const timer = setTimeout(() => killTree(child.pid, tree), 30_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      const leftOver = tree.filter(alive);
-      for (const pid of leftOver) process.kill(pid, 'SIGKILL');
-      if (leftOver.length > 0)
-        console.error(`castellan up left ${leftOver.length} processes running; killed`);
-    },
-    kill: () => killTree(child.pid),
-  };
-}
-
-function killTree(pid, tree = descendants(pid)) {
-  for (const target of [-pid, ...tree]) {
-    try {
-      process.kill(target, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
 
 /** The processes of `castellan up` and this one (the load generator), by role. */
 async function roles(upPid) {
@@ -192,88 +82,6 @@ function latencyBetween(before, after) {
 
 // --- load generators ----------------------------------------------------------------------------
 
-/**
- * Open-loop client at a fixed rate: request i is sent at start + i/rate whatever is still in flight,
- * over keep-alive HTTPS that verifies the gateway's certificate. Latency is from writing the request
- * to the end of the response, in µs resolution.
- */
-async function fixedRateClient({ url, ca, request, rate, durationS }) {
-  const agent = new Agent({ keepAlive: true, ca, maxSockets: 256 });
-  const total = Math.round(rate * durationS);
-  const intervalNs = BigInt(Math.round(1e9 / rate));
-  const latencies = [];
-  let errors = 0;
-  let non2xx = 0;
-  let wrongVerdict = 0;
-  let maxLagMs = 0;
-  let done = 0;
-  const start = process.hrtime.bigint();
-
-  await new Promise((resolve) => {
-    const finish = () => {
-      if (++done === total) resolve();
-    };
-    const send = () => {
-      const sentAt = process.hrtime.bigint();
-      const req = httpsRequest(
-        url,
-        {
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json', 'content-length': request.body.length },
-        },
-        (res) => {
-          const chunks = [];
-          res.on('data', (chunk) => chunks.push(chunk));
-          res.on('end', () => {
-            latencies.push(Number(process.hrtime.bigint() - sentAt) / 1e6);
-            if (res.statusCode < 200 || res.statusCode > 299) non2xx++;
-            else if (JSON.parse(Buffer.concat(chunks).toString()).response?.allowed !== request.allowed) {
-              wrongVerdict++;
-            }
-            finish();
-          });
-        },
-      );
-      req.on('error', () => {
-        errors++;
-        finish();
-      });
-      req.end(request.body);
-    };
-    let sent = 0;
-    const tick = () => {
-      const now = process.hrtime.bigint();
-      for (let due = start + BigInt(sent) * intervalNs; sent < total && due <= now;) {
-        maxLagMs = Math.max(maxLagMs, Number(now - due) / 1e6);
-        send();
-        sent++;
-        due = start + BigInt(sent) * intervalNs;
-      }
-      if (sent < total) {
-        const next = start + BigInt(sent) * intervalNs;
-        setTimeout(tick, Math.max(0, Number(next - process.hrtime.bigint()) / 1e6 - 0.5));
-      }
-    };
-    tick();
-  });
-  const elapsedS = Number(process.hrtime.bigint() - start) / 1e9;
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  return {
-    requests: total,
-    ratePerS: total / elapsedS,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    p999: percentile(latencies, 99.9),
-    max: latencies.at(-1),
-    errors,
-    non2xx,
-    wrongVerdict,
-    maxLagMs,
-  };
-}
-
 /** autocannon (no certificate verification; latency in whole milliseconds). */
 async function cannon({ url, request, connections, durationS, overallRate }) {
   const result = await autocannon({
@@ -319,7 +127,8 @@ async function natsEcho(natsUrl, payload, count = 2000) {
 // --- the run ------------------------------------------------------------------------------------
 
 const dir = await mkdtemp(join(tmpdir(), 'castellan-bench-gateway-'));
-const up = await startCastellanUp(dir);
+const up = await startCastellanUp(dir, `pod-privileged:\n  module: file://${policyModule}\n`);
+const url = `${up.origin}/validate/pod-privileged`;
 const processes = await roles(up.pid);
 const loadAverage = loadavg()[0];
 const rows = [];
@@ -341,22 +150,22 @@ async function phase(name, load, run) {
 try {
   // Warm-up: connections, JIT, the evaluator's instances.
   for (const request of Object.values(requests)) {
-    await fixedRateClient({ url: up.url, ca: up.ca, request, rate: FIXED_RATE, durationS: 2 });
+    await fixedRateClient({ url, ca: up.ca, request, rate: FIXED_RATE, durationS: 2 });
   }
   echo = await natsEcho(up.natsUrl, requests.allowed.body);
 
   for (const [name, request] of Object.entries(requests)) {
     await phase(name, `${FIXED_RATE}/s, own client`, () =>
-      fixedRateClient({ url: up.url, ca: up.ca, request, rate: FIXED_RATE, durationS: seconds }),
+      fixedRateClient({ url, ca: up.ca, request, rate: FIXED_RATE, durationS: seconds }),
     );
     await phase(name, `${FIXED_RATE}/s, autocannon 8 conns`, () =>
-      cannon({ url: up.url, request, connections: 8, durationS: seconds, overallRate: FIXED_RATE }),
+      cannon({ url, request, connections: 8, durationS: seconds, overallRate: FIXED_RATE }),
     );
   }
   for (const connections of SATURATION_CONNECTIONS) {
     for (const [name, request] of Object.entries(requests)) {
       await phase(name, `saturation, autocannon ${connections} conns`, () =>
-        cannon({ url: up.url, request, connections, durationS: seconds }),
+        cannon({ url, request, connections, durationS: seconds }),
       );
     }
   }
