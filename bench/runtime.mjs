@@ -1,6 +1,8 @@
 // Runtime benchmark: `castellan bench` (worker thread, deadline watch, snapshot isolation, response
 // building) against a bare in-process loop of the same module through the same libraries — the
-// physical limit for this runtime. Run after `npm run build`:  node bench/runtime.mjs [seconds]
+// physical limit for this runtime. The two alternate for a number of rounds, so that a neighbour
+// slowing the machine down for a while weighs on both; medians are compared.
+// Run after `npm run build`:  node bench/runtime.mjs [seconds per measurement] [rounds]
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,6 +13,7 @@ const { instantiate } = require('@wapc/host');
 const opa = require('@open-policy-agent/opa-wasm');
 
 const seconds = Number(process.argv[2] ?? 3);
+const rounds = Number(process.argv[3] ?? 5);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const policy = (name) => `${root}test/policies/build/${name}.wasm`;
 const requestPath = `${root}test/fixtures/admission-reviews/privileged-pod-default.json`;
@@ -59,15 +62,25 @@ const cases = [
   },
 ];
 
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const range = (values) => `${Math.min(...values).toFixed(1)}–${Math.max(...values).toFixed(1)}`;
+
 console.log(
-  '| policy | mode | bare loop µs/eval | castellan µs/eval (1 worker, 4 in flight) | ratio | castellan latency p50 / p99 (one at a time) |',
+  `| policy | mode | bare loop µs/eval, median (range) | castellan µs/eval (1 worker, 4 in flight), median (range) | ratio of medians (range of per-round ratios) | castellan latency p50 / p99 (one at a time), median |`,
 );
 console.log('|---|---|---|---|---|---|');
 for (const c of cases) {
-  const bare = await c.bare(c.name, c.settings);
-  const report = castellanBench(c.name, c.settings, c.mode);
-  const cost = report.throughput.microsPerEvaluation;
+  const bare = [];
+  const reports = [];
+  for (let round = 0; round < rounds; round++) {
+    bare.push(await c.bare(c.name, c.settings));
+    reports.push(castellanBench(c.name, c.settings, c.mode));
+  }
+  const cost = reports.map((report) => report.throughput.microsPerEvaluation);
+  const ratios = cost.map((value, round) => value / bare[round]);
+  const p50 = median(reports.map((report) => report.latency.p50Micros));
+  const p99 = median(reports.map((report) => report.latency.p99Micros));
   console.log(
-    `| ${c.name} | ${report.executionMode} | ${bare.toFixed(1)} | ${cost.toFixed(1)} | ${(cost / bare).toFixed(2)}× | ${report.latency.p50Micros.toFixed(0)} µs / ${report.latency.p99Micros.toFixed(0)} µs |`,
+    `| ${c.name} | ${reports[0].executionMode} | ${median(bare).toFixed(1)} (${range(bare)}) | ${median(cost).toFixed(1)} (${range(cost)}) | ${(median(cost) / median(bare)).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×) | ${p50.toFixed(0)} µs / ${p99.toFixed(0)} µs |`,
   );
 }
