@@ -58,7 +58,7 @@ export class EvaluationPool {
   private readonly maxThreadsPerHeavyPolicy: number;
   /** Evaluations sent to a thread and not settled yet, per policy. */
   private readonly busyByPolicy = new Map<string, number>();
-  /** Policy → when it last overran its deadline or held a thread for long. */
+  /** Policy → when it last overran its deadline or ran for long. */
   private readonly heavy = new Map<string, number>();
   /** Policies whose last evaluation (not settings validation) was quick: they may use every thread. */
   private readonly trusted = new Set<string>();
