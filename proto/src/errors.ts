@@ -50,5 +50,10 @@ export function toWireError(error: unknown, fallback: string, context: string): 
   ) {
     return { code: error.code, message: error.message };
   }
-  return { code: fallback, message: `${context}: ${error instanceof Error ? error.message : String(error)}` };
+  return { code: fallback, message: `${context}: ${messageOf(error)}` };
+}
+
+/** The message of any thrown value: an Error's message, anything else as a string. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

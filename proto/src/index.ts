@@ -1,7 +1,7 @@
 export { PROTO_VERSION, FieldReader } from './codec.js';
 export { sha256Hex } from './digest.js';
 export type { MessageFields } from './codec.js';
-export { CastellanError, ProtoError, ProtoErrorCode, toWireError } from './errors.js';
+export { CastellanError, messageOf, ProtoError, ProtoErrorCode, toWireError } from './errors.js';
 export type { WireError } from './errors.js';
 export {
   Bucket,

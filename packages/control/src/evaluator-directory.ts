@@ -1,4 +1,4 @@
-import { Bucket, decodeEvaluatorStatus, heartbeatFresh, statusSeenAt } from '@castellan/proto';
+import { Bucket, decodeEvaluatorStatus, heartbeatFresh, messageOf, statusSeenAt } from '@castellan/proto';
 import type { EvaluatorStatus } from '@castellan/proto';
 import { watchKv } from '@castellan/service-host';
 import type { KvWatch } from '@castellan/service-host';
@@ -118,7 +118,7 @@ export class EvaluatorDirectory {
     try {
       status = decodeEvaluatorStatus(entry.value);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = messageOf(error);
       this.options.logger.warn({ key: entry.key, reason }, 'unreadable evaluator status ignored');
       return;
     }

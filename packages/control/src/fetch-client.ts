@@ -1,4 +1,4 @@
-import { decodeFetchReply, encodeFetchRequest, Subject } from '@castellan/proto';
+import { decodeFetchReply, encodeFetchRequest, messageOf, Subject } from '@castellan/proto';
 import type { FetchedModule, FetchRequest, WireError } from '@castellan/proto';
 import { RequestError } from '@nats-io/nats-core';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -46,7 +46,7 @@ export class FetchClient {
           await sleep(NO_RESPONDERS_PAUSE_MS);
           continue;
         }
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = messageOf(error);
         throw new ControlError(
           ControlErrorCode.FetcherUnavailable,
           `no fetcher answered for ${request.url} (${reason}); is a fetcher running on this NATS?`,

@@ -1,4 +1,9 @@
-import { DEFAULT_POLICY_TIMEOUT_SECONDS, GROUP_MEMBER_NAME_PATTERN, subjectToken } from '@castellan/proto';
+import {
+  DEFAULT_POLICY_TIMEOUT_SECONDS,
+  GROUP_MEMBER_NAME_PATTERN,
+  messageOf,
+  subjectToken,
+} from '@castellan/proto';
 import type { ContextAwareResource, FailurePolicy, MessageFields, PolicyMode } from '@castellan/proto';
 import { parse } from 'yaml';
 import { DEFAULT_FAILURE_POLICY, groupTimeoutSeconds } from './desired-policy.js';
@@ -20,7 +25,7 @@ export function parsePoliciesFile(text: string, source = 'policies.yml'): Desire
   try {
     document = parse(text);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = messageOf(error);
     throw new ControlError(ControlErrorCode.PoliciesFileInvalid, `${source}: not valid YAML: ${reason}`);
   }
   if (document === null || document === undefined) return [];

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { runCredentialHelper } from './credential-helper.js';
 import { helperServerUrl, normaliseServer, parseDockerConfig } from './docker-config.js';
 import type { DockerConfig } from './docker-config.js';
-import { OciError, OciErrorCode, messageOf } from './errors.js';
+import { messageOf } from '@castellan/proto';
+import { OciError, OciErrorCode } from './errors.js';
 
 /** A username and password (or registry token used as a password). */
 export interface BasicCredentials {

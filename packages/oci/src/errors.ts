@@ -31,8 +31,3 @@ export type OciErrorCode = (typeof OciErrorCode)[keyof typeof OciErrorCode];
 export class OciError extends CastellanError<OciErrorCode> {
   override readonly name = 'OciError';
 }
-
-/** The message of any thrown value, for wrapping foreign (undici, fs, child process) errors. */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

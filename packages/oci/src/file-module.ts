@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { MODULE_SIZE_LIMIT } from './body-reader.js';
-import { OciError, OciErrorCode, messageOf } from './errors.js';
+import { messageOf } from '@castellan/proto';
+import { OciError, OciErrorCode } from './errors.js';
 import { assertWasmMagic } from './wasm-magic.js';
 
 /** Reads a `file://` module in place (Kubewarden never copies them), within the size limit. */

@@ -1,7 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { OciError, OciErrorCode, messageOf } from './errors.js';
+import { messageOf } from '@castellan/proto';
+import { OciError, OciErrorCode } from './errors.js';
 
 /**
  * A sources.yml (spec §5.3) in serialisable form: plain JSON, because it travels inside fetch

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, hostname } from 'node:os';
-import { subjectToken } from '@castellan/proto';
+import { subjectToken, messageOf } from '@castellan/proto';
 import { DEFAULT_MEMORY_LIMIT_MIB } from '@castellan/runtime';
 import { EnvReader } from '@castellan/service-host';
 import type { Environment, ServiceConfig } from '@castellan/service-host';
-import { EvaluatorError, EvaluatorErrorCode, describe } from './errors.js';
+import { EvaluatorError, EvaluatorErrorCode } from './errors.js';
 
 /** Defaults of the evaluator's configuration (documented in services/evaluator/README.md). */
 export const DEFAULT_POOL = 'default';
@@ -42,7 +42,7 @@ export function loadEvaluatorConfig(
     try {
       return subjectToken(value, what);
     } catch (error) {
-      reader.problems.push(`${name}: ${describe(error)}`);
+      reader.problems.push(`${name}: ${messageOf(error)}`);
       return value;
     }
   };

@@ -17,7 +17,3 @@ export type EvaluatorErrorCode = (typeof EvaluatorErrorCode)[keyof typeof Evalua
 export class EvaluatorError extends CastellanError<EvaluatorErrorCode> {
   override readonly name = 'EvaluatorError';
 }
-
-export function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

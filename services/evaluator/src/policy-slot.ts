@@ -1,9 +1,9 @@
+import { messageOf } from '@castellan/proto';
 import { ModuleStoreErrorCode } from '@castellan/module-store';
 import type { WireError } from '@castellan/proto';
 import type { PolicyEvaluator } from '@castellan/runtime';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
-import { describe } from './errors.js';
 import type { PolicyLoader } from './policy-loader.js';
 import type { PolicyRevision, RevisionState } from './revision-state.js';
 import { ServedRevision } from './served-revision.js';
@@ -162,7 +162,7 @@ export class PolicySlot {
         // The server must know the subscription before anyone reads the status and routes to it.
         await this.deps.nc.flush();
       } catch (error) {
-        this.logger.warn({ reason: describe(error) }, 'cannot confirm the subscription with the server');
+        this.logger.warn({ reason: messageOf(error) }, 'cannot confirm the subscription with the server');
       }
       if (this.closed) {
         await served.drain();
@@ -266,7 +266,7 @@ export class PolicySlot {
     try {
       await this.deps.loader.release(state);
     } catch (error) {
-      this.logger.warn({ reason: describe(error) }, 'cannot unload a policy revision');
+      this.logger.warn({ reason: messageOf(error) }, 'cannot unload a policy revision');
     }
   }
 

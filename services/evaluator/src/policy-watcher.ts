@@ -1,7 +1,7 @@
-import { decodePolicyConfig, policyKey, poolPoliciesFilter } from '@castellan/proto';
+import { decodePolicyConfig, policyKey, poolPoliciesFilter, messageOf } from '@castellan/proto';
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { Logger } from 'pino';
-import { EvaluatorErrorCode, describe } from './errors.js';
+import { EvaluatorErrorCode } from './errors.js';
 import { watchKv } from '@castellan/service-host';
 import type { KvWatch } from '@castellan/service-host';
 import type { PolicyRevision } from './revision-state.js';
@@ -40,7 +40,7 @@ export async function watchPoolPolicies(
       config = {
         invalid: {
           code: EvaluatorErrorCode.PolicyConfigInvalid,
-          message: `policy "${policyId}": its configuration in the policy KV cannot be read: ${describe(error)}`,
+          message: `policy "${policyId}": its configuration in the policy KV cannot be read: ${messageOf(error)}`,
         },
       };
     }

@@ -1,8 +1,7 @@
-import { decodeEvaluatorStatus, heartbeatFresh, statusSeenAt } from '@castellan/proto';
+import { decodeEvaluatorStatus, heartbeatFresh, statusSeenAt, messageOf } from '@castellan/proto';
 import type { EvaluatorStatus } from '@castellan/proto';
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { Logger } from 'pino';
-import { describe } from './errors.js';
 import { watchKv } from '@castellan/service-host';
 import type { KvWatch } from '@castellan/service-host';
 
@@ -83,7 +82,7 @@ export class PoolView {
     try {
       status = decodeEvaluatorStatus(entry.value);
     } catch (error) {
-      this.logger.warn({ key: entry.key, reason: describe(error) }, 'unreadable evaluator status ignored');
+      this.logger.warn({ key: entry.key, reason: messageOf(error) }, 'unreadable evaluator status ignored');
       return;
     }
     if (status.pool !== this.pool) return;

@@ -1,4 +1,4 @@
-import { decodeEvaluationRequest, toWireError } from '@castellan/proto';
+import { decodeEvaluationRequest, messageOf, toWireError } from '@castellan/proto';
 import type { EvaluationReply, EvaluationRequest, MessageFields } from '@castellan/proto';
 import { evaluatePolicyGroup, rejection } from '@castellan/runtime';
 import type { AdmissionResponse, PolicyEvaluator } from '@castellan/runtime';
@@ -72,10 +72,7 @@ export async function answerEvaluation(
   try {
     document = JSON.parse(utf8.decode(request.body));
   } catch (error) {
-    return fail(
-      EvaluatorErrorCode.BodyInvalid,
-      `the ${origin} body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    return fail(EvaluatorErrorCode.BodyInvalid, `the ${origin} body is not valid JSON: ${messageOf(error)}`);
   }
   if (
     typeof document !== 'object' ||

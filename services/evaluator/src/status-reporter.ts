@@ -1,8 +1,7 @@
-import { encodeEvaluatorStatus, evaluatorKey } from '@castellan/proto';
+import { encodeEvaluatorStatus, evaluatorKey, messageOf } from '@castellan/proto';
 import type { EvaluatorStatus, PolicyLoadFailure, WireError } from '@castellan/proto';
 import type { KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
-import { describe } from './errors.js';
 
 export interface StatusReporterOptions {
   kv: KV;
@@ -107,7 +106,7 @@ export class StatusReporter {
       // Logged once per outage: the next heartbeat tries again.
       if (this.writeFailures++ === 0) {
         this.options.logger.warn(
-          { reason: describe(error), key: this.key },
+          { reason: messageOf(error), key: this.key },
           'cannot write the evaluator status',
         );
       }

@@ -3,6 +3,7 @@
  * it is JSON, and that it is an AdmissionReview (or `{request}` for `/validate_raw`). The status codes
  * and message prefixes are those policy-server's HTTP framework answers with.
  */
+import { messageOf } from '@castellan/proto';
 import { RuntimeError, normaliseAdmissionRequest } from '@castellan/runtime';
 import type { EvaluationOrigin } from './dispatch.js';
 
@@ -50,7 +51,7 @@ export function parseAdmissionBody(bytes: Uint8Array, origin: EvaluationOrigin):
   try {
     document = JSON.parse(utf8.decode(bytes));
   } catch (error) {
-    const detail = error instanceof TypeError ? 'the body is not valid UTF-8' : describe(error);
+    const detail = error instanceof TypeError ? 'the body is not valid UTF-8' : messageOf(error);
     return fail(400, `Failed to parse the request body as JSON: ${detail}`);
   }
   if (typeof document !== 'object' || document === null || Array.isArray(document)) {
@@ -96,8 +97,4 @@ function jsonTypeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   return `a ${typeof value}`;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

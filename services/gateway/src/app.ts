@@ -3,6 +3,7 @@
  * material hot-reloaded, optional client-certificate authentication) and the plain-HTTP readiness
  * and metrics listener. `main.ts` supplies the NATS-backed routes and dispatcher.
  */
+import { messageOf } from '@castellan/proto';
 import { once } from 'node:events';
 import { createSecureServer } from 'node:http2';
 import type { Http2SecureServer } from 'node:http2';
@@ -14,7 +15,7 @@ import { AdmissionHandler } from './admission-handler.js';
 import type { GatewayConfig } from './config.js';
 import { ConnectionTracker } from './connection-tracker.js';
 import type { EvaluationDispatcher, PolicyRoutes } from './dispatch.js';
-import { GatewayError, GatewayErrorCode, describeError } from './errors.js';
+import { GatewayError, GatewayErrorCode } from './errors.js';
 import { sendError } from './http-answer.js';
 import type { GatewayRequest, GatewayResponse } from './http-answer.js';
 import { GatewayMetrics } from './metrics.js';
@@ -84,7 +85,7 @@ export function buildGateway(dependencies: GatewayDependencies): Gateway {
         response.destroy();
         return;
       }
-      logger.error({ err: describeError(error), url: request.url }, 'answering a webhook request failed');
+      logger.error({ err: messageOf(error), url: request.url }, 'answering a webhook request failed');
       if (response.headersSent) response.destroy();
       else sendError(response, 500, 'Something went wrong');
     });
@@ -183,7 +184,7 @@ async function listenOn(
   } catch (error) {
     throw new GatewayError(
       GatewayErrorCode.ListenFailed,
-      `cannot listen for ${name} requests on ${address}:${port}: ${describeError(error)}`,
+      `cannot listen for ${name} requests on ${address}:${port}: ${messageOf(error)}`,
       { cause: error },
     );
   }

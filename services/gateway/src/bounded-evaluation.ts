@@ -2,8 +2,8 @@
  * One evaluation, bounded by the gateway's own clock: whatever the dispatcher does (answers late,
  * throws, never settles), the gateway has an outcome after `call.timeoutMs`.
  */
+import { messageOf } from '@castellan/proto';
 import type { EvaluationCall, EvaluationDispatcher, EvaluationOutcome } from './dispatch.js';
-import { describeError } from './errors.js';
 
 export async function evaluateWithin(
   dispatcher: EvaluationDispatcher,
@@ -20,7 +20,7 @@ export async function evaluateWithin(
     try {
       return await dispatcher.evaluate(call);
     } catch (error) {
-      return { kind: 'unavailable', reason: describeError(error) };
+      return { kind: 'unavailable', reason: messageOf(error) };
     }
   })();
   try {

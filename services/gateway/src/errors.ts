@@ -11,8 +11,3 @@ export type GatewayErrorCode = (typeof GatewayErrorCode)[keyof typeof GatewayErr
 export class GatewayError extends CastellanError<GatewayErrorCode> {
   override readonly name = 'GatewayError';
 }
-
-/** The message of any thrown value, for log lines and failure-policy reasons. */
-export function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -1,4 +1,9 @@
-import { decodeEvaluationReply, encodeEvaluationRequest, evaluationSubject } from '@castellan/proto';
+import {
+  decodeEvaluationReply,
+  encodeEvaluationRequest,
+  evaluationSubject,
+  messageOf,
+} from '@castellan/proto';
 import type { AdmissionResponse } from '@castellan/runtime';
 import { untilTurnEnds } from '@castellan/service-host';
 import { RequestError, TimeoutError } from '@nats-io/nats-core';
@@ -65,7 +70,7 @@ export class NatsDispatcher implements EvaluationDispatcher {
       ) {
         return unavailable(`no reply within ${timeout} ms`);
       }
-      return unavailable(error instanceof Error ? error.message : String(error));
+      return unavailable(messageOf(error));
     }
   }
 }

@@ -3,11 +3,11 @@
  * listener is bound and the injected check passes, like policy-server's) and `GET /metrics` for
  * Prometheus.
  */
+import { messageOf } from '@castellan/proto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { describeError } from './errors.js';
 
 export interface ReadinessServerOptions {
   isReady: () => boolean;
@@ -31,7 +31,7 @@ export function createReadinessServer({ isReady, registry, logger }: ReadinessSe
   };
   return createServer((request, response) => {
     answer(request, response).catch((error: unknown) => {
-      logger.error({ err: describeError(error) }, 'readiness server failed to answer');
+      logger.error({ err: messageOf(error) }, 'readiness server failed to answer');
       if (!response.headersSent) end(response, 500);
       else response.destroy();
     });

@@ -2,11 +2,12 @@
  * The serving certificate, its key and the client CAs, read from PEM files and checked before use:
  * a pair that does not match, or a file caught half-written, is refused with a message naming it.
  */
+import { messageOf } from '@castellan/proto';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
-import { GatewayError, GatewayErrorCode, describeError } from './errors.js';
+import { GatewayError, GatewayErrorCode } from './errors.js';
 
 export interface TlsFiles {
   certFile: string;
@@ -38,7 +39,7 @@ export async function loadTlsMaterial(files: TlsFiles): Promise<TlsMaterial> {
     }
   } catch (error) {
     if (error instanceof GatewayError) throw error;
-    throw invalid(`${files.keyFile} is not a PEM private key: ${describeError(error)}`, error);
+    throw invalid(`${files.keyFile} is not a PEM private key: ${messageOf(error)}`, error);
   }
   clientCas.forEach((bundle, index) => checkCaBundle(bundle, files.clientCaFiles[index] ?? ''));
   const material: TlsMaterial = {
@@ -54,7 +55,7 @@ export async function loadTlsMaterial(files: TlsFiles): Promise<TlsMaterial> {
   try {
     createSecureContext(secureContextOptions(material));
   } catch (error) {
-    throw invalid(`OpenSSL refused the TLS material: ${describeError(error)}`, error);
+    throw invalid(`OpenSSL refused the TLS material: ${messageOf(error)}`, error);
   }
   return material;
 }
@@ -82,7 +83,7 @@ async function readPem(path: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (error) {
-    throw invalid(`cannot read ${path}: ${describeError(error)}`, error);
+    throw invalid(`cannot read ${path}: ${messageOf(error)}`, error);
   }
 }
 
@@ -90,7 +91,7 @@ function parseCertificate(pem: Buffer, path: string): X509Certificate {
   try {
     return new X509Certificate(pem);
   } catch (error) {
-    throw invalid(`${path} is not a PEM certificate: ${describeError(error)}`, error);
+    throw invalid(`${path} is not a PEM certificate: ${messageOf(error)}`, error);
   }
 }
 

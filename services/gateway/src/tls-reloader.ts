@@ -5,12 +5,12 @@
  * server keeps serving the previous one. A slow poll backs up the watches, which some volume
  * types do not deliver.
  */
+import { messageOf } from '@castellan/proto';
 import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { describeError } from './errors.js';
 import { loadTlsMaterial, sameTlsMaterial } from './tls-material.js';
 import type { TlsFiles, TlsMaterial } from './tls-material.js';
 
@@ -50,11 +50,11 @@ export class TlsReloader {
       try {
         const watcher = watch(directory, { persistent: false }, () => this.schedule());
         watcher.on('error', (error) =>
-          logger.warn({ directory, err: describeError(error) }, 'watching TLS files failed; polling only'),
+          logger.warn({ directory, err: messageOf(error) }, 'watching TLS files failed; polling only'),
         );
         this.watchers.push(watcher);
       } catch (error) {
-        logger.warn({ directory, err: describeError(error) }, 'cannot watch TLS files; polling only');
+        logger.warn({ directory, err: messageOf(error) }, 'cannot watch TLS files; polling only');
       }
     }
     this.poll = setInterval(
@@ -107,7 +107,7 @@ export class TlsReloader {
       material = await loadTlsMaterial(files);
     } catch (error) {
       logger.warn(
-        { err: describeError(error), certFile: files.certFile, keyFile: files.keyFile },
+        { err: messageOf(error), certFile: files.certFile, keyFile: files.keyFile },
         'TLS files changed but do not load; still serving the previous certificate',
       );
       return;
@@ -116,10 +116,7 @@ export class TlsReloader {
     try {
       this.options.apply(material);
     } catch (error) {
-      logger.error(
-        { err: describeError(error) },
-        'installing the new TLS material failed; keeping the previous',
-      );
+      logger.error({ err: messageOf(error) }, 'installing the new TLS material failed; keeping the previous');
       return;
     }
     this.current = material;

@@ -1,3 +1,4 @@
+import { messageOf } from '@castellan/proto';
 import { ApiException } from '@kubernetes/client-node';
 
 /** How the API server answered a failed request: its HTTP status and its Status message. */
@@ -19,7 +20,7 @@ export function apiFailureOf(error: unknown): ApiFailure | undefined {
 export function describeApiFailure(error: unknown): string {
   const failure = apiFailureOf(error);
   if (failure) return `HTTP ${failure.code}: ${failure.message}`;
-  return error instanceof Error ? error.message : String(error);
+  return messageOf(error);
 }
 
 /** client-node keeps an error response's body as text: the JSON of a metav1.Status. */
