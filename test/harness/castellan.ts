@@ -19,11 +19,17 @@ export const POOL = 'default';
 /** Short beats so tests see evaluators come and go within a second or two. */
 const HEARTBEAT_MS = '300';
 const ROLLOUT_GRACE_MS = '500';
-/** How long publishing retries policies whose fetch met an unavailable JetStream or fetcher. */
+/**
+ * How long publishing retries policies whose fetch or KV write met an unavailable JetStream (a
+ * cluster still electing leaders refuses KV writes: "jetstream is not enabled") or fetcher. The
+ * publisher reports a refused KV write as PublishFailed, as it does a malformed policy; no test
+ * publishes a malformed policy through this harness.
+ */
 const PUBLISH_RETRY_MS = 30_000;
 const TRANSIENT_CODES = new Set<string>([
   ModuleStoreErrorCode.Unavailable,
   ControlErrorCode.FetcherUnavailable,
+  ControlErrorCode.PublishFailed,
 ]);
 
 export interface Verdict {
