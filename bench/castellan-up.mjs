@@ -20,6 +20,15 @@ export function percentile(sorted, p) {
 }
 export const ms = (value) => (value === undefined ? '–' : value < 10 ? value.toFixed(2) : value.toFixed(1));
 
+const CLOCK_TICKS_PER_S = 100;
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc (10 ms ticks). */
+export async function processCpuMs(pid) {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+}
+
 // --- castellan up -------------------------------------------------------------------------------
 
 /** Child pids of `pid`, recursively (the services and NATS run in process groups of their own). */

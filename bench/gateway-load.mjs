@@ -15,6 +15,7 @@ import {
   fixedRateClient,
   ms,
   percentile,
+  processCpuMs,
   root,
   startCastellanUp,
 } from './castellan-up.mjs';
@@ -44,16 +45,10 @@ async function roles(upPid) {
   return named;
 }
 
-const CLOCK_TICKS_PER_S = 100;
-
 /** CPU time (user + system) used so far by each process, in ms. */
 async function cpuTimes(processes) {
   const times = new Map();
-  for (const { role, pid } of processes) {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    times.set(role, ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S);
-  }
+  for (const { role, pid } of processes) times.set(role, await processCpuMs(pid));
   return times;
 }
 

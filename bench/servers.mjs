@@ -15,7 +15,7 @@ const DOCKER_REGISTRY = '/usr/bin/docker-registry';
 const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
 const STARTUP_TIMEOUT_MS = 10_000;
 
-/** A `nats-server` with JetStream on a port it picks itself: `{ url, stop() }`. */
+/** A `nats-server` with JetStream on a port it picks itself: `{ url, pid, stop() }`. */
 export async function startNats() {
   const dir = await mkdtemp(join(tmpdir(), 'castellan-bench-nats-'));
   const configPath = join(dir, 'nats.conf');
@@ -36,7 +36,7 @@ export async function startNats() {
     url = JSON.parse(await readFile(join(dir, portsFile), 'utf8')).nats?.[0];
     return url !== undefined;
   });
-  return { url, stop: server.stop };
+  return { url, pid: server.pid, stop: server.stop };
 }
 
 /** The Debian `docker-registry` over plain HTTP on a free port: `{ host, stop() }`. */
@@ -96,6 +96,7 @@ function startProcess(command, args, dir) {
       await rm(dir, { recursive: true, force: true });
     })());
   return {
+    pid: child.pid,
     output: () => output,
     stop,
     async waitFor(what, ready) {
