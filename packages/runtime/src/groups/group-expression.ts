@@ -154,25 +154,27 @@ class ExpressionParser {
   }
 
   #parseAny(): ExpressionNode {
-    const operands = [this.#parseAll()];
-    while (this.#peek().kind === '||') {
-      this.#take();
-      operands.push(this.#parseAll());
-    }
-    return operands.length === 1 && operands[0]
-      ? operands[0]
-      : Object.freeze({ kind: 'any', operands: Object.freeze(operands) });
+    return this.#parseJoined('||', 'any', () => this.#parseAll());
   }
 
   #parseAll(): ExpressionNode {
-    const operands = [this.#parseEquality()];
-    while (this.#peek().kind === '&&') {
+    return this.#parseJoined('&&', 'all', () => this.#parseEquality());
+  }
+
+  /** Operands joined by `operator`; a single operand stands for itself. */
+  #parseJoined(
+    operator: '||' | '&&',
+    kind: 'any' | 'all',
+    parseOperand: () => ExpressionNode,
+  ): ExpressionNode {
+    const operands = [parseOperand()];
+    while (this.#peek().kind === operator) {
       this.#take();
-      operands.push(this.#parseEquality());
+      operands.push(parseOperand());
     }
     return operands.length === 1 && operands[0]
       ? operands[0]
-      : Object.freeze({ kind: 'all', operands: Object.freeze(operands) });
+      : Object.freeze({ kind, operands: Object.freeze(operands) });
   }
 
   #parseEquality(): ExpressionNode {

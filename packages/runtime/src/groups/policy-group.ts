@@ -2,7 +2,7 @@
  * A policy group's verdict (spec §6.5): the group expression decides, calling members only as it needs them,
  * and each evaluated member that counted as false is reported as a cause of the denial.
  */
-import { rejection } from '../admission/admission-response.js';
+import { acceptance, rejection } from '../admission/admission-response.js';
 import type { AdmissionResponse, StatusCause } from '../admission/types.js';
 import { describeError } from '../errors.js';
 import { evaluateGroupExpression } from './group-expression.js';
@@ -45,7 +45,7 @@ export async function evaluatePolicyGroup({
   } catch (error) {
     return rejection(uid, `error evaluating policy group expression: ${describeError(error)}`, 500);
   }
-  if (allowed) return { uid, allowed: true, auditAnnotations: null, warnings: null };
+  if (allowed) return acceptance(uid);
   return {
     uid,
     allowed: false,
