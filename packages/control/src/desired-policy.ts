@@ -35,3 +35,21 @@ export function groupTimeoutSeconds(members: readonly Pick<DesiredGroupMember, '
   const sum = members.reduce((total, member) => total + member.timeoutSeconds, 0);
   return Math.min(sum, MAX_WEBHOOK_TIMEOUT_SECONDS);
 }
+
+/**
+ * The desired state of a policy group: it never mutates, has no settings or resources of its own
+ * (its members carry theirs), and the gateway waits for {@link groupTimeoutSeconds} of its members.
+ */
+export function desiredPolicyGroup(
+  declared: Pick<DesiredPolicy, 'policyId' | 'policyMode' | 'failurePolicy' | 'hostCapabilities'> & {
+    group: DesiredPolicyGroup;
+  },
+): DesiredPolicy {
+  return {
+    ...declared,
+    settings: {},
+    allowedToMutate: false,
+    timeoutSeconds: groupTimeoutSeconds(Object.values(declared.group.members)),
+    contextAwareResources: [],
+  };
+}

@@ -1,9 +1,5 @@
 export { ControlError, ControlErrorCode } from './errors.js';
-export {
-  DEFAULT_FAILURE_POLICY,
-  MAX_WEBHOOK_TIMEOUT_SECONDS,
-  groupTimeoutSeconds,
-} from './desired-policy.js';
+export { DEFAULT_FAILURE_POLICY, MAX_WEBHOOK_TIMEOUT_SECONDS, desiredPolicyGroup } from './desired-policy.js';
 export type { DesiredGroupMember, DesiredPolicy, DesiredPolicyGroup } from './desired-policy.js';
 export { parsePoliciesFile } from './policies-file.js';
 export { DEFAULT_FETCH_TIMEOUT_MS, FetchClient, FetchFailure } from './fetch-client.js';

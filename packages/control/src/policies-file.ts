@@ -6,7 +6,7 @@ import {
 } from '@castellan/proto';
 import type { ContextAwareResource, FailurePolicy, MessageFields, PolicyMode } from '@castellan/proto';
 import { parse } from 'yaml';
-import { DEFAULT_FAILURE_POLICY, groupTimeoutSeconds } from './desired-policy.js';
+import { DEFAULT_FAILURE_POLICY, desiredPolicyGroup } from './desired-policy.js';
 import type { DesiredGroupMember, DesiredPolicy } from './desired-policy.js';
 import { ControlError, ControlErrorCode } from './errors.js';
 
@@ -110,7 +110,7 @@ function readPolicy(policyId: string, entry: Fields, problem: (text: string) => 
 
 /**
  * A group (spec §6.2): its members' settings, resources and capabilities are their own; the group
- * never mutates, and the gateway waits for {@link groupTimeoutSeconds} of its members.
+ * never mutates (see {@link desiredPolicyGroup}).
  */
 function readGroup(policyId: string, entry: Fields, problem: (text: string) => void): DesiredPolicy {
   const expression = entry.expression;
@@ -131,16 +131,12 @@ function readGroup(policyId: string, entry: Fields, problem: (text: string) => v
   }
   const failurePolicy = readFailurePolicy(entry.failurePolicy, problem);
   const members = readMembers(entry.policies, problem);
-  return {
+  return desiredPolicyGroup({
     policyId,
     group: { expression: expression as string, message: message as string, members },
-    settings: {},
     policyMode,
-    allowedToMutate: false,
-    timeoutSeconds: groupTimeoutSeconds(Object.values(members)),
     failurePolicy,
-    contextAwareResources: [],
-  };
+  });
 }
 
 /** What a member may declare; members reject unknown keys, as policy-server does. */

@@ -24,10 +24,10 @@ export type PublishOutcome =
 
 /**
  * Writes a pool's desired policies to the policy KV. Modules (every member's, for a group) are
- * fetched first, so a revision only ever names modules that are in the store. Writing is level-based: a policy whose config
- * did not change is not written (a write is a rollout), and keys of policies no longer desired
- * are deleted. A policy whose fetch fails (any member's, for a group) keeps its current revision
- * and is reported.
+ * fetched first, so a revision only ever names modules that are in the store. Writing is
+ * level-based: a policy whose config did not change is not written (a write is a rollout), and keys
+ * of policies no longer desired are deleted. A policy whose fetch fails (any member's, for a group)
+ * keeps its current revision and is reported.
  */
 export class PolicyPublisher {
   private constructor(

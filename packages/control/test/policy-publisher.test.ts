@@ -9,7 +9,7 @@ import { startNatsServer } from '../../../test/harness/nats.js';
 import type { NatsServer } from '../../../test/harness/nats.js';
 import { startProcess } from '../../../test/harness/processes.js';
 import type { ServerProcess } from '../../../test/harness/processes.js';
-import { groupTimeoutSeconds } from '../src/desired-policy.js';
+import { desiredPolicyGroup } from '../src/desired-policy.js';
 import type { DesiredGroupMember, DesiredPolicy } from '../src/desired-policy.js';
 import { FetchClient } from '../src/fetch-client.js';
 import { PolicyPublisher } from '../src/policy-publisher.js';
@@ -23,16 +23,12 @@ function member(path: string, timeoutSeconds: number): DesiredGroupMember {
 }
 
 function desiredGroup(policyId: string, members: Record<string, DesiredGroupMember>): DesiredPolicy {
-  return {
+  return desiredPolicyGroup({
     policyId,
     group: { expression: 'privileged() && labelled()', message: 'the pod is not safe', members },
-    settings: {},
     policyMode: 'protect',
-    allowedToMutate: false,
-    timeoutSeconds: groupTimeoutSeconds(Object.values(members)),
     failurePolicy: 'Fail',
-    contextAwareResources: [],
-  };
+  });
 }
 
 // The fetcher runs as its built process (services/fetcher/dist): control talks to it over NATS only.

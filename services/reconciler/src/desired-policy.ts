@@ -1,4 +1,4 @@
-import { DEFAULT_FAILURE_POLICY, groupTimeoutSeconds } from '@castellan/control';
+import { DEFAULT_FAILURE_POLICY, desiredPolicyGroup } from '@castellan/control';
 import { DEFAULT_POLICY_TIMEOUT_SECONDS } from '@castellan/proto';
 import type { DesiredGroupMember, DesiredPolicy } from '@castellan/control';
 import type {
@@ -83,15 +83,11 @@ function desiredGroupOf(
       hostCapabilities: [...hostCapabilities],
     };
   }
-  return {
+  return desiredPolicyGroup({
     policyId: uniqueNameOf(policy),
-    settings: {},
-    policyMode: spec.mode ?? 'protect',
-    allowedToMutate: false,
-    timeoutSeconds: groupTimeoutSeconds(Object.values(members)),
-    failurePolicy: spec.failurePolicy ?? DEFAULT_FAILURE_POLICY,
-    contextAwareResources: [],
-    hostCapabilities,
     group: { expression: spec.expression, message: spec.message, members },
-  };
+    policyMode: spec.mode ?? 'protect',
+    failurePolicy: spec.failurePolicy ?? DEFAULT_FAILURE_POLICY,
+    hostCapabilities,
+  });
 }
