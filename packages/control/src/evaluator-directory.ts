@@ -52,6 +52,7 @@ export class EvaluatorDirectory {
     const kv = await new Kvm(nc).create(Bucket.Evaluators, { replicas: options.replicas });
     directory.kv = kv;
     directory.watch = await watchKv(
+      nc,
       kv,
       '>',
       (entry, replayed) => directory.onEntry(entry, replayed),

@@ -1,4 +1,6 @@
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { KV, KvWatchEntry } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 
 const RESTART_DELAY_MS = 1_000;
@@ -12,11 +14,18 @@ export interface KvWatch {
 /**
  * Watches one key filter of a KV bucket (nats-server 2.9 cannot watch several at once): the last
  * value of every key, then every update, each handed to `onEntry` in order, with `replayed` true
- * for the values already there when the watch (re)started. (`entry.isUpdate` cannot tell: nats.js
- * marks the last of those values as an update.) If the watch ends while not stopped (a lost
- * consumer), it starts again and hands over the last values again, so `onEntry` must be idempotent.
+ * for the values already there when the watch (re)started. If the watch ends while not stopped (a
+ * lost consumer), it starts again and hands over the last values again, so `onEntry` must be
+ * idempotent.
+ *
+ * The replay ends with the newest revision under the filter as the watch starts, asked of the
+ * stream. Neither `entry.delta` nor `entry.isUpdate` can tell: both come from the consumer's
+ * pending count, which nats-server 2.9 leaves at 1 for good when a key is rewritten while the
+ * watch starts (a busy evaluator-status bucket does this), and nats.js marks the last replayed
+ * value as an update.
  */
 export async function watchKv(
+  nc: NatsConnection,
   kv: KV,
   filter: string,
   onEntry: (entry: KvWatchEntry, replayed: boolean) => void,
@@ -31,8 +40,9 @@ export async function watchKv(
   const start = async (): Promise<void> => {
     const iterator = await kv.watch({ key: filter });
     current = iterator;
-    // The watch says nothing when it starts empty: ask whether there is anything to wait for.
-    let replaying = await hasAnyKey(kv, filter);
+    // Asked after the watch exists, so the watch hands over this revision or a newer one.
+    const replayEnd = await newestRevision(nc, kv, filter);
+    let replaying = replayEnd !== undefined;
     if (!replaying) markCaughtUp();
     void (async () => {
       try {
@@ -42,7 +52,7 @@ export async function watchKv(
           } catch (error) {
             logger.error({ err: error, key: entry.key }, 'a KV entry could not be handled');
           }
-          if (entry.delta === 0) {
+          if (replaying && entry.revision >= (replayEnd ?? 0)) {
             replaying = false;
             markCaughtUp();
           }
@@ -80,9 +90,12 @@ export async function watchKv(
   };
 }
 
-async function hasAnyKey(kv: KV, filter: string): Promise<boolean> {
-  const keys = await kv.keys(filter);
-  const first = await keys[Symbol.asyncIterator]().next();
-  keys.stop();
-  return first.done !== true;
+/** The revision of the newest value (or delete marker) under `filter`; undefined when there is none. */
+async function newestRevision(nc: NatsConnection, kv: KV, filter: string): Promise<number | undefined> {
+  const { bucket, streamInfo } = await kv.status();
+  const jsm = await jetstreamManager(nc, { checkAPI: false });
+  const newest = await jsm.streams.getMessage(streamInfo.config.name, {
+    last_by_subj: `$KV.${bucket}.${filter}`,
+  });
+  return newest?.seq;
 }

@@ -88,7 +88,7 @@ export function buildEvaluator({
       reviewAll();
     }, config.heartbeatMs);
 
-    const view = await PoolView.open(evaluatorsKv, config.pool, reviewAll, logger);
+    const view = await PoolView.open(nc, evaluatorsKv, config.pool, reviewAll, logger);
     poolView = view;
     if (stopping) return view.stop();
 
@@ -121,6 +121,7 @@ export function buildEvaluator({
       return slot;
     };
     policyWatch = await watchPoolPolicies(
+      nc,
       policiesKv,
       config.pool,
       {

@@ -1,5 +1,6 @@
 import { decodePolicyConfig, policyKey, poolPoliciesFilter, messageOf } from '@castellan/proto';
 import type { KV, KvWatchEntry } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import { EvaluatorErrorCode } from './errors.js';
 import { watchKv } from '@castellan/service-host';
@@ -18,6 +19,7 @@ export interface PolicyWatcherHandlers {
  * value of each, then every change, with the KV entry's revision as the policy revision.
  */
 export async function watchPoolPolicies(
+  nc: NatsConnection,
   kv: KV,
   pool: string,
   handlers: PolicyWatcherHandlers,
@@ -46,7 +48,7 @@ export async function watchPoolPolicies(
     }
     handlers.onPut({ policyId, revision: entry.revision, config });
   };
-  return watchKv(kv, poolPoliciesFilter(pool), onEntry, logger);
+  return watchKv(nc, kv, poolPoliciesFilter(pool), onEntry, logger);
 }
 
 /** The policy id a key of the pool stands for, checked by building the key back with proto. */

@@ -1,6 +1,7 @@
 import { decodeEvaluatorStatus, heartbeatFresh, statusSeenAt, messageOf } from '@castellan/proto';
 import type { EvaluatorStatus } from '@castellan/proto';
 import type { KV, KvWatchEntry } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import { watchKv } from '@castellan/service-host';
 import type { KvWatch } from '@castellan/service-host';
@@ -30,6 +31,7 @@ export class PoolView {
 
   /** Starts watching and resolves once the statuses already written are known. */
   static async open(
+    nc: NatsConnection,
     kv: KV,
     pool: string,
     onChange: () => void,
@@ -38,7 +40,7 @@ export class PoolView {
   ): Promise<PoolView> {
     const view = new PoolView(pool, onChange, logger, now);
     // proto names no key filter for one pool's evaluators: watch every key, keep this pool's.
-    view.watch = await watchKv(kv, '>', (entry, replayed) => view.onEntry(entry, replayed), logger);
+    view.watch = await watchKv(nc, kv, '>', (entry, replayed) => view.onEntry(entry, replayed), logger);
     await view.watch.caughtUp;
     return view;
   }

@@ -106,7 +106,7 @@ describe('revision hand-over between evaluators of one pool (real nats-server -j
     const doomed = await startEvaluator(nats, POOL, { id: 'doomed', graceMs: DUO_GRACE_MS });
     started.push(doomed);
     await waitForServed(nats, POOL, 'doomed', 'swap', current);
-    const view = await PoolView.open(nats.evaluators, POOL, () => undefined, logger);
+    const view = await PoolView.open(nats.nc, nats.evaluators, POOL, () => undefined, logger);
     try {
       await waitFor('the view sees three live evaluators', () =>
         view.live().length === 3 ? true : undefined,

@@ -58,8 +58,8 @@ export class RouteTable implements PolicyRoutes {
       kvm.create(Bucket.Evaluators, { replicas: options.replicas }),
     ]);
     table.watches.push(
-      await watchKv(policies, '>', (entry) => table.onPolicy(entry), logger),
-      await watchKv(evaluators, '>', (entry, replayed) => table.onEvaluator(entry, replayed), logger),
+      await watchKv(nc, policies, '>', (entry) => table.onPolicy(entry), logger),
+      await watchKv(nc, evaluators, '>', (entry, replayed) => table.onEvaluator(entry, replayed), logger),
     );
     await Promise.all(table.watches.map((watch) => watch.caughtUp));
     return table;
