@@ -96,7 +96,7 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
   const waitFor = async <T>(
     what: string,
     probe: () => T | undefined | false,
-    timeoutMs = 45_000,
+    timeoutMs = 25_000,
   ): Promise<T> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
