@@ -5,7 +5,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsServer } from '../../../test/harness/nats.js';
+import { startNatsCluster, startNatsServer } from '../../../test/harness/nats.js';
 import type { NatsServer } from '../../../test/harness/nats.js';
 import { watchKv } from '../src/kv-watch.js';
 
@@ -95,6 +95,30 @@ describe('watchKv', () => {
     } finally {
       writing = false;
       await writes;
+    }
+  });
+
+  // Each of three services creates the same R3 bucket and watches it at once, as the gateway and
+  // the evaluators do on a cluster just started: the stream answers only once it has a leader.
+  it('waits for a bucket just created on a 3-node cluster to answer', async () => {
+    const cluster = await startNatsCluster(3);
+    const connections: NatsConnection[] = [];
+    try {
+      await cluster.waitForJetStream();
+      for (const url of cluster.urls.split(',')) connections.push(await connect({ servers: url }));
+      const outcomes = await Promise.all(
+        connections.map(async (connection) => {
+          const kv = await new Kvm(connection).create('fresh', { replicas: 3 });
+          const watch = await watchKv(connection, kv, '>', () => undefined, logger);
+          await watch.caughtUp;
+          watch.stop();
+          return 'caught up';
+        }),
+      );
+      expect(outcomes).toEqual(['caught up', 'caught up', 'caught up']);
+    } finally {
+      await Promise.all(connections.map((connection) => connection.close()));
+      await cluster.stop();
     }
   });
 });
