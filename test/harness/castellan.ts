@@ -21,9 +21,8 @@ const HEARTBEAT_MS = '300';
 const ROLLOUT_GRACE_MS = '500';
 /**
  * How long publishing retries policies whose fetch or KV write met an unavailable JetStream (a
- * cluster still electing leaders refuses KV writes: "jetstream is not enabled") or fetcher. The
- * publisher reports a refused KV write as PublishFailed, as it does a malformed policy; no test
- * publishes a malformed policy through this harness.
+ * cluster still electing leaders refuses KV writes: "jetstream is not enabled") or fetcher. A
+ * malformed policy has a code of its own (PolicyInvalid) and fails at once.
  */
 const PUBLISH_RETRY_MS = 30_000;
 const TRANSIENT_CODES = new Set<string>([

@@ -4,6 +4,7 @@ import { CastellanError } from '@castellan/proto';
 export const ControlErrorCode = {
   PoliciesFileInvalid: 'CASTELLAN_CONTROL_POLICIES_FILE_INVALID',
   FetcherUnavailable: 'CASTELLAN_CONTROL_FETCHER_UNAVAILABLE',
+  PolicyInvalid: 'CASTELLAN_CONTROL_POLICY_INVALID',
   PublishFailed: 'CASTELLAN_CONTROL_PUBLISH_FAILED',
 } as const;
 

@@ -106,7 +106,7 @@ export class PolicyPublisher {
     if (moduleUrl !== undefined && group === undefined) return { module: await fetch(moduleUrl) };
     if (moduleUrl !== undefined || group === undefined) {
       throw new ControlError(
-        ControlErrorCode.PublishFailed,
+        ControlErrorCode.PolicyInvalid,
         `policy ${policy.policyId}: declares ${moduleUrl !== undefined ? 'both' : 'neither'} a module and a group; it needs exactly one`,
       );
     }
@@ -115,7 +115,7 @@ export class PolicyPublisher {
     const badName = entries.find(([name]) => !GROUP_MEMBER_NAME_PATTERN.test(name));
     if (entries.length === 0 || badName) {
       throw new ControlError(
-        ControlErrorCode.PublishFailed,
+        ControlErrorCode.PolicyInvalid,
         badName
           ? `policy ${policy.policyId}: member name ${JSON.stringify(badName[0])} is not an identifier (${GROUP_MEMBER_NAME_PATTERN.source})`
           : `policy ${policy.policyId}: a group needs at least one member`,

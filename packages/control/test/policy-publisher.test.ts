@@ -135,4 +135,19 @@ describe('PolicyPublisher with a real nats-server and fetcher', () => {
       'labelled',
     ]);
   });
+
+  it('refuses a group without members or with a member name that is not an identifier, writing nothing', async () => {
+    const outcomes = await publisher.publish(POOL, [
+      desiredGroup('empty-group', {}),
+      desiredGroup('odd-member', { 'not-an-identifier': member(examplePath('pod-privileged'), 2) }),
+    ]);
+    // The group of the earlier tests is no longer desired: its removal is the third outcome.
+    expect(outcomes.filter((outcome) => outcome.result !== 'removed')).toMatchObject([
+      { policyId: 'empty-group', result: 'failed', error: { code: 'CASTELLAN_CONTROL_POLICY_INVALID' } },
+      { policyId: 'odd-member', result: 'failed', error: { code: 'CASTELLAN_CONTROL_POLICY_INVALID' } },
+    ]);
+    const kv = await new Kvm(nc).open(Bucket.Policies);
+    expect(await kv.get(policyKey(POOL, 'empty-group'))).toBeNull();
+    expect(await kv.get(policyKey(POOL, 'odd-member'))).toBeNull();
+  });
 });

@@ -1,3 +1,4 @@
+import { ControlErrorCode } from '@castellan/control';
 import type { EvaluatorDirectory, PolicyPublisher, PublishOutcome } from '@castellan/control';
 import type { DesiredPolicy } from '@castellan/control';
 import type { RegistrySources } from '@castellan/proto';
@@ -232,7 +233,7 @@ export class PoolReconciler {
     if (outcome.result === 'failed') {
       return {
         kind: 'unpublished',
-        reason: 'ModuleFetchFailed',
+        reason: publishFailureReason(outcome.error.code),
         message: `${outcome.error.message} (${outcome.error.code})`,
         webhookRegistered: registered,
       };
@@ -429,4 +430,11 @@ function failed(type: string, error: unknown): ConditionState {
     reason: 'ReconciliationFailed',
     message: describeApiFailure(error),
   };
+}
+
+/** The condition reason of a policy the publisher could not write: most often, a module not fetched. */
+function publishFailureReason(code: string): string {
+  if (code === ControlErrorCode.PolicyInvalid) return 'PolicyInvalid';
+  if (code === ControlErrorCode.PublishFailed) return 'PublishFailed';
+  return 'ModuleFetchFailed';
 }
