@@ -180,7 +180,10 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
   };
 
   beforeAll(async () => {
-    [nats, registry, api] = await Promise.all([startNatsServer(), startRegistry(), startKubeApi()]);
+    // One after the other, so that afterAll stops whatever started when one of them cannot.
+    nats = await startNatsServer();
+    registry = await startRegistry();
+    api = await startKubeApi();
     dir = await mkdtemp(join(tmpdir(), 'castellan-reconciler-e2e-'));
     api.store.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
     const kubeconfigPath = join(dir, 'kubeconfig');

@@ -38,7 +38,9 @@ describe('fetcher against a real nats-server and docker-registry', () => {
   };
 
   beforeAll(async () => {
-    [nats, registry] = await Promise.all([startNatsServer(), startRegistry()]);
+    // One after the other, so that afterAll stops whatever started when one of them cannot.
+    nats = await startNatsServer();
+    registry = await startRegistry();
     nc = await connect({ servers: nats.url });
     // Fast retries: the outage case must fail quickly, and bounded.
     source = new OciModuleSource({ sources: insecure(), retry: { attempts: 2, baseDelayMs: 50 } });
