@@ -46,7 +46,7 @@ export async function watchKv(
     current = iterator;
     // Asked after the watch exists, so the watch hands over this revision or a newer one.
     const replayEnd = await newestRevision(nc, kv, filter);
-    let replaying = replayEnd !== undefined;
+    let replaying = replayEnd > 0;
     if (!replaying) markCaughtUp();
     void (async () => {
       try {
@@ -56,7 +56,7 @@ export async function watchKv(
           } catch (error) {
             logger.error({ err: error, key: entry.key }, 'a KV entry could not be handled');
           }
-          if (replaying && entry.revision >= (replayEnd ?? 0)) {
+          if (replaying && entry.revision >= replayEnd) {
             replaying = false;
             markCaughtUp();
           }
@@ -95,11 +95,11 @@ export async function watchKv(
 }
 
 /**
- * The revision of the newest value (or delete marker) under `filter`; undefined when there is
- * none. A stream created a moment ago answers only once its replicas have elected a leader: a
- * request that times out is asked again, for up to {@link NEWEST_REVISION_PATIENCE_MS}.
+ * The revision of the newest value (or delete marker) under `filter`; 0, which no revision is,
+ * when there is none. A stream created a moment ago answers only once its replicas have elected a
+ * leader: a request that times out is asked again, for up to {@link NEWEST_REVISION_PATIENCE_MS}.
  */
-async function newestRevision(nc: NatsConnection, kv: KV, filter: string): Promise<number | undefined> {
+async function newestRevision(nc: NatsConnection, kv: KV, filter: string): Promise<number> {
   const { bucket, streamInfo } = await kv.status();
   const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: NEWEST_REVISION_ATTEMPT_MS });
   const giveUpAt = Date.now() + NEWEST_REVISION_PATIENCE_MS;
@@ -108,7 +108,7 @@ async function newestRevision(nc: NatsConnection, kv: KV, filter: string): Promi
       const newest = await jsm.streams.getMessage(streamInfo.config.name, {
         last_by_subj: `$KV.${bucket}.${filter}`,
       });
-      return newest?.seq;
+      return newest?.seq ?? 0;
     } catch (error) {
       if (!(error instanceof TimeoutError) || Date.now() >= giveUpAt) throw error;
     }
