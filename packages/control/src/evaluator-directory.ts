@@ -1,8 +1,7 @@
 import { Bucket, decodeEvaluatorStatus, heartbeatFresh, messageOf, statusSeenAt } from '@castellan/proto';
 import type { EvaluatorStatus } from '@castellan/proto';
-import { watchKv } from '@castellan/service-host';
+import { openKvBucket, watchKv } from '@castellan/service-host';
 import type { KvWatch } from '@castellan/service-host';
-import { Kvm } from '@nats-io/kv';
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
@@ -49,7 +48,7 @@ export class EvaluatorDirectory {
   /** Starts watching and resolves once the statuses already written are known. */
   static async open(nc: NatsConnection, options: EvaluatorDirectoryOptions): Promise<EvaluatorDirectory> {
     const directory = new EvaluatorDirectory(options);
-    const kv = await new Kvm(nc).create(Bucket.Evaluators, { replicas: options.replicas });
+    const kv = await openKvBucket(nc, Bucket.Evaluators, options.replicas);
     directory.kv = kv;
     directory.watch = await watchKv(
       nc,

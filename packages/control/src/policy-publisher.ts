@@ -9,7 +9,7 @@ import {
 } from '@castellan/proto';
 import type { GroupMemberConfig, PolicyConfig, RegistrySources, WireError } from '@castellan/proto';
 import { ControlError, ControlErrorCode } from './errors.js';
-import { Kvm } from '@nats-io/kv';
+import { openKvBucket } from '@castellan/service-host';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { DesiredPolicy } from './desired-policy.js';
@@ -36,7 +36,7 @@ export class PolicyPublisher {
   ) {}
 
   static async open(nc: NatsConnection, fetcher: FetchClient, replicas = 1): Promise<PolicyPublisher> {
-    return new PolicyPublisher(await new Kvm(nc).create(Bucket.Policies, { replicas }), fetcher);
+    return new PolicyPublisher(await openKvBucket(nc, Bucket.Policies, replicas), fetcher);
   }
 
   async publish(

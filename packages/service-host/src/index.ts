@@ -9,6 +9,7 @@ export {
 export type { Environment, LogLevel, ServiceConfig } from './env-reader.js';
 export { runService } from './run-service.js';
 export type { ServiceDefinition, StartedService } from './run-service.js';
+export { openKvBucket } from './kv-bucket.js';
 export { watchKv } from './kv-watch.js';
 export type { KvWatch } from './kv-watch.js';
 export { untilTurnEnds } from './turn-end.js';

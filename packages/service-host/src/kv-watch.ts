@@ -1,13 +1,12 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { KV, KvWatchEntry } from '@nats-io/kv';
-import { TimeoutError } from '@nats-io/nats-core';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
+import { untilAnswered } from './until-answered.js';
 
 const RESTART_DELAY_MS = 1_000;
-/** How long one request for the newest revision under a filter may take, and all of them. */
+/** How long one request for the newest revision under a filter may take. */
 const NEWEST_REVISION_ATTEMPT_MS = 1_000;
-const NEWEST_REVISION_PATIENCE_MS = 30_000;
 
 export interface KvWatch {
   /** Resolves once the values present when the watch started have been handed over. */
@@ -96,21 +95,13 @@ export async function watchKv(
 
 /**
  * The revision of the newest value (or delete marker) under `filter`; 0, which no revision is,
- * when there is none. A stream created a moment ago answers only once its replicas have elected a
- * leader: a request that times out is asked again, for up to {@link NEWEST_REVISION_PATIENCE_MS}.
+ * when there is none.
  */
 async function newestRevision(nc: NatsConnection, kv: KV, filter: string): Promise<number> {
-  const { bucket, streamInfo } = await kv.status();
+  const { bucket, streamInfo } = await untilAnswered(() => kv.status());
   const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: NEWEST_REVISION_ATTEMPT_MS });
-  const giveUpAt = Date.now() + NEWEST_REVISION_PATIENCE_MS;
-  for (;;) {
-    try {
-      const newest = await jsm.streams.getMessage(streamInfo.config.name, {
-        last_by_subj: `$KV.${bucket}.${filter}`,
-      });
-      return newest?.seq ?? 0;
-    } catch (error) {
-      if (!(error instanceof TimeoutError) || Date.now() >= giveUpAt) throw error;
-    }
-  }
+  const newest = await untilAnswered(() =>
+    jsm.streams.getMessage(streamInfo.config.name, { last_by_subj: `$KV.${bucket}.${filter}` }),
+  );
+  return newest?.seq ?? 0;
 }

@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNatsCluster, startNatsServer } from '../../../test/harness/nats.js';
 import type { NatsServer } from '../../../test/harness/nats.js';
+import { openKvBucket } from '../src/kv-bucket.js';
 import { watchKv } from '../src/kv-watch.js';
 
 const logger = pino({ level: 'silent' });
@@ -27,7 +28,7 @@ describe('watchKv', () => {
     await nats?.stop();
   });
 
-  const bucket = (name: string) => new Kvm(nc).create(name, { history: 1 });
+  const bucket = (name: string) => openKvBucket(nc, name, 1);
 
   /** Starts a watch and waits for its replay to end; the entries handed over, with their replayed flag. */
   const replayOf = async (kv: KV, filter: string) => {
@@ -100,6 +101,7 @@ describe('watchKv', () => {
 
   // Each of three services creates the same R3 bucket and watches it at once, as the gateway and
   // the evaluators do on a cluster just started: the stream answers only once it has a leader.
+  // Creating the bucket can time out then too: openKvBucket asks again.
   it('waits for a bucket just created on a 3-node cluster to answer', async () => {
     const cluster = await startNatsCluster(3);
     const connections: NatsConnection[] = [];
@@ -108,7 +110,7 @@ describe('watchKv', () => {
       for (const url of cluster.urls.split(',')) connections.push(await connect({ servers: url }));
       const outcomes = await Promise.all(
         connections.map(async (connection) => {
-          const kv = await new Kvm(connection).create('fresh', { replicas: 3 });
+          const kv = await openKvBucket(connection, 'fresh', 3);
           const watch = await watchKv(connection, kv, '>', () => undefined, logger);
           await watch.caughtUp;
           watch.stop();

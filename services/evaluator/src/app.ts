@@ -2,8 +2,8 @@ import { ModuleStore } from '@castellan/module-store';
 import { Bucket } from '@castellan/proto';
 import { PolicyEvaluator } from '@castellan/runtime';
 import type { PolicyLogEntry } from '@castellan/runtime';
+import { openKvBucket } from '@castellan/service-host';
 import type { KvWatch } from '@castellan/service-host';
-import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import type { EvaluatorConfig } from './config.js';
@@ -64,11 +64,10 @@ export function buildEvaluator({
   };
 
   const start = async (): Promise<void> => {
-    const kvm = new Kvm(nc);
     const replicas = config.jetstreamReplicas;
     const [policiesKv, evaluatorsKv, source] = await Promise.all([
-      kvm.create(Bucket.Policies, { replicas }),
-      kvm.create(Bucket.Evaluators, { replicas }),
+      openKvBucket(nc, Bucket.Policies, replicas),
+      openKvBucket(nc, Bucket.Evaluators, replicas),
       moduleSource ?? ModuleStore.open(nc, { replicas }),
     ]);
     if (stopping) return;

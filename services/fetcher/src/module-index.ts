@@ -1,8 +1,8 @@
 import { Bucket, moduleIndexKey } from '@castellan/proto';
 import type { FetchedModule } from '@castellan/proto';
-import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { openKvBucket } from '@castellan/service-host';
 
 /**
  * What each module URL last resolved to (`castellan-module-index`), so a URL fetched once is
@@ -13,7 +13,7 @@ export class ModuleIndex {
   private constructor(private readonly kv: KV) {}
 
   static async open(nc: NatsConnection, replicas: number): Promise<ModuleIndex> {
-    return new ModuleIndex(await new Kvm(nc).create(Bucket.ModuleIndex, { replicas }));
+    return new ModuleIndex(await openKvBucket(nc, Bucket.ModuleIndex, replicas));
   }
 
   async lookup(url: string): Promise<FetchedModule | undefined> {

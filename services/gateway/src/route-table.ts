@@ -6,12 +6,11 @@ import {
   statusSeenAt,
 } from '@castellan/proto';
 import type { EvaluatorStatus, PolicyConfig } from '@castellan/proto';
-import { Kvm } from '@nats-io/kv';
 import type { KvEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import type { PolicyRoute, PolicyRoutes } from './dispatch.js';
-import { watchKv } from '@castellan/service-host';
+import { openKvBucket, watchKv } from '@castellan/service-host';
 import type { KvWatch } from '@castellan/service-host';
 
 /** Configs kept per policy, so the revision being routed to still has its own settings. */
@@ -52,10 +51,9 @@ export class RouteTable implements PolicyRoutes {
     options: { replicas: number; now?: () => number },
   ): Promise<RouteTable> {
     const table = new RouteTable(logger, options.now ?? Date.now);
-    const kvm = new Kvm(nc);
     const [policies, evaluators] = await Promise.all([
-      kvm.create(Bucket.Policies, { replicas: options.replicas }),
-      kvm.create(Bucket.Evaluators, { replicas: options.replicas }),
+      openKvBucket(nc, Bucket.Policies, options.replicas),
+      openKvBucket(nc, Bucket.Evaluators, options.replicas),
     ]);
     table.watches.push(
       await watchKv(nc, policies, '>', (entry) => table.onPolicy(entry), logger),
