@@ -1,4 +1,5 @@
 import { Bucket, sha256Hex } from '@castellan/proto';
+import { untilAnswered } from '@castellan/service-host';
 import { jetstream } from '@nats-io/jetstream';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -33,16 +34,19 @@ export class ModuleStore {
     private readonly stallTimeoutMs: number,
   ) {}
 
-  /** Opens the bucket, creating it when it does not exist yet. */
+  /**
+   * Opens the bucket, creating it when it does not exist yet; asked again while JetStream times
+   * out.
+   */
   static async open(nc: NatsConnection, options: ModuleStoreOptions = {}): Promise<ModuleStore> {
     // The pure-JS hash is ~4.5× slower on puts of multi-megabyte modules.
     setSha256Backend('native');
     const js = jetstream(nc);
-    const objects = await new Objm(js)
-      .create(Bucket.Modules, { replicas: options.replicas ?? 1 })
-      .catch((error: unknown) => {
-        throw unavailable(`cannot open the object store ${Bucket.Modules}`, error);
-      });
+    const objects = await untilAnswered(() =>
+      new Objm(js).create(Bucket.Modules, { replicas: options.replicas ?? 1 }),
+    ).catch((error: unknown) => {
+      throw unavailable(`cannot open the object store ${Bucket.Modules}`, error);
+    });
     return new ModuleStore(js, objects, options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS);
   }
 

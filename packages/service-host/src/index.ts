@@ -13,3 +13,4 @@ export { openKvBucket } from './kv-bucket.js';
 export { watchKv } from './kv-watch.js';
 export type { KvWatch } from './kv-watch.js';
 export { untilTurnEnds } from './turn-end.js';
+export { untilAnswered } from './until-answered.js';
