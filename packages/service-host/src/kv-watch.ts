@@ -1,3 +1,4 @@
+import { messageOf } from '@castellan/proto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -61,10 +62,7 @@ export async function watchKv(
           }
         }
       } catch (error) {
-        logger.warn(
-          { reason: error instanceof Error ? error.message : String(error), filter },
-          'KV watch failed',
-        );
+        logger.warn({ reason: messageOf(error), filter }, 'KV watch failed');
       }
       if (stopped) return;
       logger.warn({ filter }, 'KV watch ended; watching again');
@@ -74,10 +72,7 @@ export async function watchKv(
   const restart = (): void => {
     if (stopped) return;
     start().catch((error: unknown) => {
-      logger.warn(
-        { reason: error instanceof Error ? error.message : String(error), filter },
-        'cannot watch the KV; retrying',
-      );
+      logger.warn({ reason: messageOf(error), filter }, 'cannot watch the KV; retrying');
       restartTimer = setTimeout(restart, RESTART_DELAY_MS);
     });
   };

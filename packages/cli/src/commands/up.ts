@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FetchClient, PolicyPublisher } from '@castellan/control';
 import type { PublishOutcome } from '@castellan/control';
+import { messageOf } from '@castellan/proto';
 import { connect } from '@nats-io/transport-node';
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
@@ -210,5 +211,5 @@ function waitForSignal(): Promise<void> {
 }
 
 function toCliError(error: unknown): never {
-  throw new CliError(error instanceof Error ? error.message : String(error));
+  throw new CliError(messageOf(error));
 }

@@ -1,3 +1,4 @@
+import { messageOf } from '@castellan/proto';
 import {
   KNOWN_CAPABILITY_PATHS,
   notGrantedMessage,
@@ -51,7 +52,7 @@ export function createHostCallDispatcher(options: HostCallDispatcherOptions): Ho
     } catch (error) {
       return {
         ok: false,
-        error: `Callback evaluation failure: ${error instanceof Error ? error.message : String(error)}`,
+        error: `Callback evaluation failure: ${messageOf(error)}`,
       };
     }
   };

@@ -2,6 +2,7 @@
  * `json.is_valid` (burrego `crates/burrego/src/builtins/encoding.rs`, serde_json) and `json.patch`
  * (`crates/burrego/src/builtins/json.rs`, the json-patch crate, RFC 6902).
  */
+import { messageOf } from '@castellan/proto';
 import jsonPatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import { expectArity, expectString, isJsonArray, isJsonObject, RegoBuiltinError } from './builtin.js';
@@ -53,10 +54,7 @@ export function jsonPatchApply(...args: unknown[]): unknown {
   try {
     return jsonPatch.applyPatch(document, patch, true, false).newDocument;
   } catch (error) {
-    throw new RegoBuiltinError(
-      name,
-      `cannot apply patch: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw new RegoBuiltinError(name, `cannot apply patch: ${messageOf(error)}`);
   }
 }
 

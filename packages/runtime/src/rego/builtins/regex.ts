@@ -6,6 +6,7 @@
  * collected into a `String`, i.e. the input with every match removed), and `regex.template_match` is an
  * unanchored search. Patterns use Rust syntax and semantics, so they are translated (see `compileRustRegex`).
  */
+import { messageOf } from '@castellan/proto';
 import { asI64, expectArity, expectString, RegoBuiltinError } from './builtin.js';
 
 export function regexSplit(...args: unknown[]): string {
@@ -53,7 +54,7 @@ export function regexTemplateMatch(...args: unknown[]): boolean {
     // burrego names this error after the whole module, not the builtin.
     throw new RegoBuiltinError(
       'regex',
-      `tried to initialize an invalid regular expression: ${describe(error)}`,
+      `tried to initialize an invalid regular expression: ${messageOf(error)}`,
     );
   }
   return search(regex, text, 0) !== undefined;
@@ -111,13 +112,9 @@ function compilePattern(name: string, pattern: string): RegExp {
   try {
     return compileRustRegex(pattern);
   } catch (error) {
-    const detail = `cannot build regex from the given pattern string '${pattern}': ${describe(error)}`;
+    const detail = `cannot build regex from the given pattern string '${pattern}': ${messageOf(error)}`;
     throw new RegoBuiltinError(name, detail);
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 interface Match {

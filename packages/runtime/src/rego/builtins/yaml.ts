@@ -6,6 +6,7 @@
  * sorted as serde_json orders them, sequences not indented under their key, single-quoted ambiguous strings,
  * `|-` blocks for multi-line strings).
  */
+import { messageOf } from '@castellan/proto';
 import { isScalar, parse, stringify } from 'yaml';
 import type { Pair, ParseOptions, ScalarTag, SchemaOptions, Tags } from 'yaml';
 import { compareRustStrings, expectArity, expectString, RegoBuiltinError } from './builtin.js';
@@ -39,7 +40,7 @@ export function yamlUnmarshal(...args: unknown[]): unknown {
   try {
     return toJsonValue(parseLikeSerdeYaml(input));
   } catch (error) {
-    throw new RegoBuiltinError(name, `cannot convert input object to json - ${describe(error)}`);
+    throw new RegoBuiltinError(name, `cannot convert input object to json - ${messageOf(error)}`);
   }
 }
 
@@ -81,8 +82,4 @@ function toJsonValue(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, toJsonValue(item)]));
   }
   return value ?? null;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
