@@ -142,7 +142,7 @@ describe('castellan annotate and inspect', () => {
 });
 
 describe('castellan bench', () => {
-  it('reports latency and throughput as JSON', async () => {
+  it('reports latency and throughput as JSON, on the worker threads asked for', async () => {
     const result = await castellan(
       'bench',
       policyPath('accept'),
@@ -152,14 +152,18 @@ describe('castellan bench', () => {
       '0.3',
       '--warm-up',
       '0.1',
+      '--workers',
+      '2',
       '-o',
       'json',
     );
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as {
+      workers: number;
       latency: { samples: number; p99Micros: number };
       throughput: { evaluations: number };
     };
+    expect(report.workers).toBe(2);
     expect(report.latency.samples).toBeGreaterThan(10);
     expect(report.latency.p99Micros).toBeGreaterThan(0);
     expect(report.throughput.evaluations).toBeGreaterThan(10);

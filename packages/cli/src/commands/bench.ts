@@ -5,7 +5,7 @@ import { formatMicros, summarise } from '../latency-stats.js';
 import type { LatencySummary } from '../latency-stats.js';
 import { openPolicySession } from '../policy-session.js';
 import type { PolicyFlags, PolicySession } from '../policy-session.js';
-import { addPolicyOptions, parsePositiveNumber } from './policy-options.js';
+import { addPolicyOptions, parsePositiveInteger, parsePositiveNumber } from './policy-options.js';
 
 interface BenchFlags extends PolicyFlags {
   requestPath: string;
@@ -62,6 +62,7 @@ export function registerBench(program: Command): void {
       .option('--duration <seconds>', 'measurement time of each phase', parsePositiveNumber, 5)
       .option('--warm-up <seconds>', 'warm-up time before measuring', parsePositiveNumber, 1)
       .option('--concurrency <n>', 'evaluations in flight in the throughput phase', parsePositiveNumber, 4)
+      .option('--workers <n>', 'evaluation worker threads', parsePositiveInteger, 1)
       .addOption(
         new Option('-o, --output <format>', 'report format').choices(['text', 'json']).default('text'),
       ),
@@ -104,7 +105,7 @@ export function registerBench(program: Command): void {
 function formatReport(report: BenchReport): string {
   const { latency, throughput } = report;
   return [
-    `policy          ${report.policy} (${report.executionMode}, ${report.workers} worker)`,
+    `policy          ${report.policy} (${report.executionMode}, ${report.workers} worker${report.workers === 1 ? '' : 's'})`,
     `latency         mean ${formatMicros(latency.meanMicros)}  p50 ${formatMicros(latency.p50Micros)}  p99 ${formatMicros(latency.p99Micros)}  (${latency.samples} evaluations, one at a time)`,
     `throughput      ${throughput.evaluationsPerSecond} evaluations/s with ${throughput.concurrency} in flight = ${formatMicros(throughput.microsPerEvaluation)} of worker time per evaluation`,
     '',

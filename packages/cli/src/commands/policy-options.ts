@@ -23,6 +23,12 @@ export function parsePositiveNumber(value: string): number {
   return number;
 }
 
+export function parsePositiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return number;
+}
+
 /** The flags every command that runs a policy shares (run, bench), registry flags included. */
 export function addPolicyOptions(command: Command): Command {
   return addRegistryOptions(

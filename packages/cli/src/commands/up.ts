@@ -15,6 +15,7 @@ import { formatServiceLine } from '../up/log-lines.js';
 import { syncPoliciesFile } from '../up/policies-sync.js';
 import { startService } from '../up/service-process.js';
 import type { ServiceName, ServiceProcess } from '../up/service-process.js';
+import { parsePositiveInteger } from './policy-options.js';
 
 /** Standalone mode serves one pool. */
 const POOL = 'default';
@@ -52,7 +53,7 @@ export function registerUp(program: Command): void {
       'where the local NATS store and certificates live',
       join(homedir(), '.cache', 'castellan', 'up'),
     )
-    .option('--workers <n>', 'evaluation worker threads (default: one per CPU)', (v) => parsePort(v))
+    .option('--workers <n>', 'evaluation worker threads (default: one per CPU)', parsePositiveInteger)
     .option('--log-level <level>', 'service log level (info, debug, warn…)', 'info')
     .action(async (flags: UpFlags) => up(flags));
 }
