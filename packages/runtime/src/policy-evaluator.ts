@@ -2,7 +2,6 @@ import { DEFAULT_POLICY_TIMEOUT_SECONDS } from '@castellan/proto';
 import {
   extractAdmissionRequest,
   internalError,
-  normaliseAdmissionRequest,
   rejection,
   requestUid,
 } from './admission/index.js';
@@ -153,7 +152,7 @@ function toValidationInput(document: unknown, raw: boolean): ValidationInput {
         : document;
     return { uid: requestUid(request), requestJson: JSON.stringify(request ?? null), raw };
   }
-  const request = normaliseAdmissionRequest(extractAdmissionRequest(document));
+  const request = extractAdmissionRequest(document);
   return { uid: request.uid, requestJson: JSON.stringify(request), raw };
 }
 
