@@ -9,7 +9,7 @@
 //     fixed busy-wait that is subtracted);
 //   - the evaluation itself: a bare in-process loop of the policy.
 // Their sum bounds the throughput any implementation of this design can reach on these cores; it is
-// set beside the target (half the in-process rate of `castellan bench`).
+// set beside the target (half the in-process rate of `castellan bench`, on one worker and on every core).
 // Run after `npm run build`:  node bench/admission-floor.mjs [seconds per measurement]
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -18,12 +18,12 @@ import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createCertificateAuthority, issueCertificate } from '@castellan/pki';
 import { connect } from '@nats-io/transport-node';
 import autocannon from 'autocannon';
 import { castellan, processCpuMs, root } from './castellan-up.mjs';
 import { freeLoopbackPort, startNats } from './servers.mjs';
+import { handOverProbe, ownCpuMicros } from './hand-over.mjs';
 
 const require = createRequire(import.meta.url);
 const CONNECTIONS = 64;
@@ -40,11 +40,6 @@ const TASK_BUSY_US = 100;
 
 /** CPU time (user + system) a process has used so far, in µs. */
 const processCpuMicros = async (pid) => (await processCpuMs(pid)) * 1000;
-
-const ownCpuMicros = () => {
-  const { user, system } = process.cpuUsage();
-  return user + system;
-};
 
 /** Starts this script in `role`, and resolves once it printed `ready`. */
 async function startRole(role, ...args) {
@@ -131,56 +126,17 @@ const roles = {
 
 // --- hand-over to worker threads ----------------------------------------------------------------
 
-if (!isMainThread) {
-  parentPort.on('message', (task) => {
-    const until = performance.now() + workerData.busyMs;
-    while (performance.now() < until);
-    parentPort.postMessage({
-      seq: task.seq,
-      result: { uid: task.uid, allowed: true },
-      ranMs: workerData.busyMs,
-    });
-  });
-}
-
 /** Requests handed to 2 workers (2 in flight each) and verdicts back: CPU µs per request. */
 async function handOver(seconds) {
   const requestJson = JSON.stringify(JSON.parse(await readFile(requestPath, 'utf8')).request);
-  const workers = Array.from(
-    { length: 2 },
-    () => new Worker(new URL(import.meta.url), { workerData: { busyMs: TASK_BUSY_US / 1000 } }),
-  );
-  let done = 0;
-  let seq = 0;
-  let end = 0;
-  const finished = Promise.all(
-    workers.map(
-      (worker) =>
-        new Promise((resolve) => {
-          let inFlight = 0;
-          const send = () => {
-            inFlight++;
-            worker.postMessage({ kind: 'validate', seq: ++seq, uid: 'u', requestJson });
-          };
-          worker.on('message', () => {
-            done++;
-            inFlight--;
-            if (performance.now() < end) send();
-            else if (inFlight === 0) resolve();
-          });
-          worker.once('online', () => {
-            end = performance.now() + seconds * 1000;
-            send();
-            send();
-          });
-        }),
-    ),
-  );
-  const cpuBefore = ownCpuMicros();
-  await finished;
-  const cpuPerRequest = (ownCpuMicros() - cpuBefore) / done - TASK_BUSY_US;
-  await Promise.all(workers.map((worker) => worker.terminate()));
-  return cpuPerRequest;
+  const { tasks, cpuMicros } = await handOverProbe({
+    workers: 2,
+    inFlightPerWorker: 2,
+    busyUs: TASK_BUSY_US,
+    seconds,
+    requestJson,
+  });
+  return cpuMicros / tasks - TASK_BUSY_US;
 }
 
 // --- the measurements ---------------------------------------------------------------------------
@@ -263,12 +219,13 @@ async function bareEvaluation(seconds) {
   return ((performance.now() - start) * 1000) / calls;
 }
 
-async function inProcessRate(seconds) {
+async function inProcessRate(seconds, workers) {
   const { stdout } = await promisify(execFile)(process.execPath, [
     castellan,
     'bench',
     policyModule,
-    ...['-r', requestPath, '--duration', String(seconds), '--concurrency', '2', '-o', 'json'],
+    ...['-r', requestPath, '--duration', String(seconds), '--concurrency', String(2 * workers)],
+    ...['--workers', String(workers), '-o', 'json'],
   ]);
   return JSON.parse(stdout).throughput.evaluationsPerSecond;
 }
@@ -281,7 +238,8 @@ async function main() {
     const hop = await nats(seconds);
     const handOverCpu = await handOver(seconds);
     const evaluation = await bareEvaluation(Math.min(seconds, 5));
-    const rate = await inProcessRate(5);
+    const cores = cpus().length;
+    const rates = [await inProcessRate(5, 1), await inProcessRate(5, cores)];
 
     const pieces = [
       ['load generator (autocannon, keep-alive HTTPS)', web.client],
@@ -293,7 +251,6 @@ async function main() {
       ['evaluation: bare in-process loop of pod-privileged', evaluation],
     ];
     const floor = pieces.reduce((sum, [, micros]) => sum + micros, 0);
-    const cores = cpus().length;
     console.log(
       `${cores} cores; ${seconds} s per measurement; request: ${requestPath.slice(root.length)}.\n`,
     );
@@ -307,15 +264,14 @@ async function main() {
     const ceiling = (cores * 1e6) / floor;
     console.log(
       `Ceiling with every core busy: ${cores} × 10⁶ / ${floor.toFixed(0)} = ${ceiling.toFixed(0)} req/s; ` +
-        `target (half the in-process rate, ${rate} evaluations/s): ${(rate / 2).toFixed(0)} req/s.`,
+        `target (half the in-process rate, ${rates[0]} evaluations/s on 1 worker, ${rates[1]} on ${cores}): ` +
+        `${(rates[0] / 2).toFixed(0)} or ${(rates[1] / 2).toFixed(0)} req/s.`,
     );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-if (isMainThread) {
-  const role = roles[process.argv[2]];
-  if (role) await role(...process.argv.slice(3));
-  else await main();
-}
+const role = roles[process.argv[2]];
+if (role) await role(...process.argv.slice(3));
+else await main();

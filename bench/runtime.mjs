@@ -1,12 +1,15 @@
 // Runtime benchmark: `castellan bench` (worker thread, deadline watch, snapshot isolation, response
 // building) against a bare in-process loop of the same module through the same libraries — the
 // physical limit for this runtime. The two alternate for a number of rounds, so that a neighbour
-// slowing the machine down for a while weighs on both; medians are compared.
+// slowing the machine down for a while weighs on both; medians are compared. Each round also measures
+// the hand-over floor: the same hand-over to a worker thread with a busy-wait as long as the bare call
+// in place of the evaluation, the least any runtime that evaluates in worker threads pays.
 // Run after `npm run build`:  node bench/runtime.mjs [seconds per measurement] [rounds]
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { handOverProbe } from './hand-over.mjs';
 
 const require = createRequire(import.meta.url);
 const { instantiate } = require('@wapc/host');
@@ -42,6 +45,13 @@ async function bareGatekeeper(name, settings) {
   return loop(() => loaded.evaluate(input));
 }
 
+async function bareOpa(name, settings) {
+  const loaded = opa.loadPolicySync(readFileSync(policy(name)), { initial: 5 }, {});
+  loaded.setData(settings);
+  const input = { request };
+  return loop(() => loaded.evaluate(input));
+}
+
 function castellanBench(name, settings, mode) {
   const args = ['bench', policy(name), '-r', requestPath, '--settings-json', JSON.stringify(settings)];
   if (mode) args.push('-e', mode);
@@ -52,6 +62,21 @@ function castellanBench(name, settings, mode) {
   return JSON.parse(out);
 }
 
+/**
+ * The least a worker-thread runtime can cost: worker time per task when each task is a busy-wait as
+ * long as the bare call, handed over as `castellan bench` does (1 worker, 4 in flight).
+ */
+async function handOverFloor(busyUs) {
+  const { tasks, wallMs } = await handOverProbe({
+    workers: 1,
+    inFlightPerWorker: 4,
+    busyUs,
+    seconds,
+    requestJson: JSON.stringify(request),
+  });
+  return (wallMs * 1000) / tasks;
+}
+
 const cases = [
   { name: 'pod-privileged', mode: undefined, settings: {}, bare: bareWapc },
   {
@@ -60,27 +85,31 @@ const cases = [
     settings: { forbiddenLabels: ['owner'] },
     bare: bareGatekeeper,
   },
+  { name: 'rego-opa', mode: 'opa', settings: { deniedNamespaces: ['kube-system'] }, bare: bareOpa },
 ];
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const range = (values) => `${Math.min(...values).toFixed(1)}–${Math.max(...values).toFixed(1)}`;
 
 console.log(
-  `| policy | mode | bare loop µs/eval, median (range) | castellan µs/eval (1 worker, 4 in flight), median (range) | ratio of medians (range of per-round ratios) | castellan latency p50 / p99 (one at a time), median |`,
+  `| policy | mode | bare loop µs/eval, median (range) | castellan µs/eval (1 worker, 4 in flight), median (range) | ratio of medians (range of per-round ratios) | castellan latency p50 / p99 (one at a time), median | hand-over floor: median (range) |`,
 );
-console.log('|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|');
 for (const c of cases) {
   const bare = [];
   const reports = [];
+  const handOver = [];
   for (let round = 0; round < rounds; round++) {
     bare.push(await c.bare(c.name, c.settings));
     reports.push(castellanBench(c.name, c.settings, c.mode));
+    handOver.push(await handOverFloor(bare[round]));
   }
+  const floorRatios = handOver.map((value, round) => value / bare[round]);
   const cost = reports.map((report) => report.throughput.microsPerEvaluation);
   const ratios = cost.map((value, round) => value / bare[round]);
   const p50 = median(reports.map((report) => report.latency.p50Micros));
   const p99 = median(reports.map((report) => report.latency.p99Micros));
   console.log(
-    `| ${c.name} | ${reports[0].executionMode} | ${median(bare).toFixed(1)} (${range(bare)}) | ${median(cost).toFixed(1)} (${range(cost)}) | ${(median(cost) / median(bare)).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×) | ${p50.toFixed(0)} µs / ${p99.toFixed(0)} µs |`,
+    `| ${c.name} | ${reports[0].executionMode} | ${median(bare).toFixed(1)} (${range(bare)}) | ${median(cost).toFixed(1)} (${range(cost)}) | ${(median(cost) / median(bare)).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×) | ${p50.toFixed(0)} µs / ${p99.toFixed(0)} µs | ${median(floorRatios).toFixed(2)}× (${Math.min(...floorRatios).toFixed(2)}–${Math.max(...floorRatios).toFixed(2)}×) |`,
   );
 }
