@@ -1,10 +1,5 @@
 import { DEFAULT_POLICY_TIMEOUT_SECONDS } from '@castellan/proto';
-import {
-  extractAdmissionRequest,
-  internalError,
-  rejection,
-  requestUid,
-} from './admission/index.js';
+import { extractAdmissionRequest, internalError, rejection, requestUid } from './admission/index.js';
 import type { AdmissionResponse, SettingsValidationResponse } from './admission/index.js';
 import { DEADLINE_EXCEEDED_MESSAGE } from './engines/policy-engine.js';
 import type { ValidationInput } from './engines/policy-engine.js';
