@@ -11,17 +11,16 @@
 // Their sum bounds the throughput any implementation of this design can reach on these cores; it is
 // set beside the target (half the in-process rate of `castellan bench`, on one worker and on every core).
 // Run after `npm run build`:  node bench/admission-floor.mjs [seconds per measurement]
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:https';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { createCertificateAuthority, issueCertificate } from '@castellan/pki';
 import { connect } from '@nats-io/transport-node';
 import autocannon from 'autocannon';
-import { castellan, processCpuMs, root } from './castellan-up.mjs';
+import { inProcessBench, processCpuMs, root } from './castellan-up.mjs';
 import { freeLoopbackPort, startNats } from './servers.mjs';
 import { handOverProbe, ownCpuMicros } from './hand-over.mjs';
 
@@ -220,14 +219,8 @@ async function bareEvaluation(seconds) {
 }
 
 async function inProcessRate(seconds, workers) {
-  const { stdout } = await promisify(execFile)(process.execPath, [
-    castellan,
-    'bench',
-    policyModule,
-    ...['-r', requestPath, '--duration', String(seconds), '--concurrency', String(2 * workers)],
-    ...['--workers', String(workers), '-o', 'json'],
-  ]);
-  return JSON.parse(stdout).throughput.evaluationsPerSecond;
+  const report = await inProcessBench({ module: policyModule, requestPath, seconds, workers });
+  return report.throughput.evaluationsPerSecond;
 }
 
 async function main() {

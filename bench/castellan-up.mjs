@@ -1,13 +1,14 @@
 // `castellan up` for the admission-path benchmarks: start it on free loopback ports with a given
 // policies file, stop it (and whatever it started), and post AdmissionReviews to its gateway over
 // keep-alive HTTPS that verifies the gateway's certificate.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { Agent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { freeLoopbackPort } from './servers.mjs';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -27,6 +28,23 @@ export async function processCpuMs(pid) {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+}
+
+// --- in-process reference -----------------------------------------------------------------------
+
+/**
+ * `castellan bench` of `module` with the request at `requestPath` on `workers` worker threads, 2
+ * evaluations in flight per worker: its JSON report.
+ */
+export async function inProcessBench({ module, requestPath, seconds, workers }) {
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    castellan,
+    'bench',
+    module,
+    ...['-r', requestPath, '--duration', String(seconds), '--concurrency', String(2 * workers)],
+    ...['--workers', String(workers), '-o', 'json'],
+  ]);
+  return JSON.parse(stdout);
 }
 
 // --- castellan up -------------------------------------------------------------------------------

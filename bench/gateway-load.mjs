@@ -2,17 +2,15 @@
 // evaluator with 2 workers), at a fixed rate and at saturation, against the in-process evaluation rate
 // of the same policy (`castellan bench`). Load generator, gateway, NATS and evaluator share the cores.
 // Run after `npm run build`:  node bench/gateway-load.mjs [seconds per phase]
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import autocannon from 'autocannon';
 import {
-  castellan,
   descendants,
   fixedRateClient,
+  inProcessBench,
   ms,
   percentile,
   processCpuMs,
@@ -175,19 +173,11 @@ await rm(dir, { recursive: true, force: true });
 // In-process references, with the cores to themselves now that castellan up is stopped: one worker
 // thread (what the figures of earlier runs were judged against), and one per core (the same number
 // of cores as the admission path had).
-async function inProcessBench(workers) {
-  const { stdout } = await promisify(execFile)(process.execPath, [
-    castellan,
-    'bench',
-    policyModule,
-    ...['-r', requests.allowed.path, '--duration', '5', '--concurrency', String(2 * workers)],
-    ...['--workers', String(workers), '-o', 'json'],
-  ]);
-  return JSON.parse(stdout);
-}
+const inProcessReference = (workers) =>
+  inProcessBench({ module: policyModule, requestPath: requests.allowed.path, seconds: 5, workers });
 const workerCount = ({ workers }) => `${workers} worker${workers === 1 ? '' : 's'}`;
-const inProcess = await inProcessBench(1);
-const inProcessAllCores = await inProcessBench(cpus().length);
+const inProcess = await inProcessReference(1);
+const inProcessAllCores = await inProcessReference(cpus().length);
 
 console.log(
   `${cpus().length} cores shared by the load generator, gateway, NATS and evaluator (2 workers); ` +
