@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metadataPath, policyPath, reviewPath } from '../../../test/fixtures/index.js';
+import type { BenchReport } from '../src/commands/bench.js';
 import { castellan } from './castellan-process.js';
 
 let scratch: string;
@@ -141,33 +142,38 @@ describe('castellan annotate and inspect', () => {
   });
 });
 
+/** Runs `castellan bench` on a test policy with a JSON report; fails unless it exits 0. */
+async function benchReport(policy: string, ...flags: string[]): Promise<BenchReport> {
+  const result = await castellan(
+    'bench',
+    policyPath(policy),
+    '-r',
+    reviewPath('privileged-pod-default'),
+    '--warm-up',
+    '0.1',
+    '-o',
+    'json',
+    ...flags,
+  );
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout) as BenchReport;
+}
+
 describe('castellan bench', () => {
   it('reports latency and throughput as JSON, on the worker threads asked for', async () => {
-    const result = await castellan(
-      'bench',
-      policyPath('accept'),
-      '-r',
-      reviewPath('privileged-pod-default'),
-      '--duration',
-      '0.3',
-      '--warm-up',
-      '0.1',
-      '--workers',
-      '2',
-      '-o',
-      'json',
-    );
-    expect(result.code).toBe(0);
-    const report = JSON.parse(result.stdout) as {
-      workers: number;
-      latency: { samples: number; p99Micros: number };
-      throughput: { evaluations: number };
-    };
+    const report = await benchReport('accept', '--duration', '0.3', '--workers', '2');
     expect(report.workers).toBe(2);
     expect(report.latency.samples).toBeGreaterThan(10);
     expect(report.latency.p99Micros).toBeGreaterThan(0);
     expect(report.throughput.evaluations).toBeGreaterThan(10);
   });
+
+  it('finishes with a report on an endless loop, whose overruns mark it heavy, on its one worker', async () => {
+    const report = await benchReport('endless-loop', '--timeout', '0.5', '--duration', '1');
+    expect(report.workers).toBe(1);
+    expect(report.latency.samples).toBeGreaterThan(0);
+    expect(report.throughput.evaluations).toBeGreaterThan(0);
+  }, 40_000);
 });
 
 describe('--help', () => {

@@ -118,7 +118,8 @@ export class PolicyEvaluator {
    * or custom message: see `applyPolicyConfiguration`). `document` is an AdmissionReview or a bare
    * AdmissionRequest, or any JSON for raw policies.
    *
-   * `notAfter` (epoch ms): if the evaluation has not started by then, it is not run at all.
+   * An evaluation that has not started within the policy's deadline, or by `notAfter` (epoch ms)
+   * if sooner, is not run at all: it gets the deadline-overrun decision.
    */
   async validate(
     policy: LoadedPolicy,

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { HostCallHandler, PolicyLogSink } from '../host-calls/host-call.js';
 import type { PolicyLoadSpec, WorkerTask } from './messages.js';
+import { StartDeadlines } from './start-deadlines.js';
 import type { TaskOutcome, TrackedTask } from './worker-thread.js';
 import { WorkerThread } from './worker-thread.js';
 
@@ -11,8 +12,8 @@ export interface EvaluationPoolOptions {
   tasksAheadPerWorker?: number;
   /**
    * Threads a heavy policy (one that lately overran its deadline or held a thread for long) may
-   * occupy at once; default all but one, so a policy stuck in endless loops or burning CPU never
-   * holds every thread and the others keep being served.
+   * occupy at once; default all but one (at least one), so a policy stuck in endless loops or
+   * burning CPU never holds every thread and the others keep being served.
    */
   maxThreadsPerHeavyPolicy?: number;
   heapLimitMiB?: number;
@@ -64,15 +65,15 @@ export class EvaluationPool {
   private readonly trusted = new Set<string>();
   /** Evaluations sent to a thread and not settled yet (nor sent back to the queue). */
   private readonly dispatched = new Set<TrackedTask>();
-  /** When the caller of a queued evaluation stops waiting for it. */
-  private readonly notAfter = new Map<TrackedTask, number>();
+  private readonly startDeadlines = new StartDeadlines(() => this.pump());
   private seq = 0;
   private closed = false;
 
   constructor(private readonly options: EvaluationPoolOptions) {
-    this.tasksAhead = options.tasksAheadPerWorker ?? DEFAULT_TASKS_AHEAD;
+    // Below one, no thread could ever take a task (or a heavy policy's task): nothing would run.
+    this.tasksAhead = Math.max(1, options.tasksAheadPerWorker ?? DEFAULT_TASKS_AHEAD);
     const count = Math.max(1, options.workers ?? availableParallelism());
-    this.maxThreadsPerHeavyPolicy = options.maxThreadsPerHeavyPolicy ?? Math.max(1, count - 1);
+    this.maxThreadsPerHeavyPolicy = Math.max(1, options.maxThreadsPerHeavyPolicy ?? count - 1);
     for (let i = 0; i < count; i++) this.threads.push(this.spawn());
   }
 
@@ -81,20 +82,23 @@ export class EvaluationPool {
   }
 
   /**
-   * Runs a task on whichever thread is free first. A task still queued at `notAfter` (epoch ms:
-   * its caller stopped waiting) is dropped rather than run: under attack, abandoned requests to a
-   * slow policy would otherwise pile up and keep threads busy long after the attack.
+   * Runs a task on whichever thread is free first. A task that has not started within its deadline
+   * of being submitted, or by `notAfter` (epoch ms: its caller stops waiting) if sooner, is answered
+   * as timed out rather than run: no task waits unanswered for a thread, and under attack abandoned
+   * requests to a slow policy do not pile up and keep threads busy long after the attack.
    */
   submit(body: TaskBody, deadlineMs: number, notAfter?: number): Promise<TaskOutcome> {
     return new Promise((settle) => {
       const tracked = this.track(body, deadlineMs, (outcome) => {
+        this.startDeadlines.forget(tracked);
         const wasDispatched = this.undispatch(tracked);
-        this.noteWeight(tracked, outcome);
+        // Only a run tells how heavy a policy is: a task that timed out in the queue never ran.
+        if (wasDispatched) this.noteWeight(tracked, outcome);
         settle(outcome);
         // A settled evaluation frees its policy's share of the threads.
         if (wasDispatched) this.pump();
       });
-      if (notAfter !== undefined) this.notAfter.set(tracked, notAfter);
+      this.startDeadlines.set(tracked, Math.min(Date.now() + deadlineMs, notAfter ?? Infinity));
       this.queue.push(tracked);
       this.pump();
     });
@@ -120,7 +124,7 @@ export class EvaluationPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.notAfter.clear();
+    this.startDeadlines.stop();
     for (const tracked of this.queue.splice(0))
       tracked.settle({ kind: 'worker-lost', reason: 'the evaluator is closing' });
     await Promise.all(this.threads.map((thread) => thread.terminate()));
@@ -140,7 +144,12 @@ export class EvaluationPool {
   }
 
   private pump(): void {
-    this.dropAbandoned();
+    for (const tracked of this.startDeadlines.takeOverdue(this.queue)) tracked.settle({ kind: 'timed-out' });
+    this.dispatchQueued();
+    this.startDeadlines.watch(this.queue);
+  }
+
+  private dispatchQueued(): void {
     while (this.queue.length > 0) {
       const target = this.freestThread();
       if (!target) return;
@@ -151,7 +160,6 @@ export class EvaluationPool {
       const policyKey = policyOf(tracked);
       if (policyKey !== undefined) this.busyByPolicy.set(policyKey, this.busy(policyKey) + 1);
       this.dispatched.add(tracked);
-      this.notAfter.delete(tracked);
       target.send(tracked);
     }
   }
@@ -177,13 +185,15 @@ export class EvaluationPool {
   /**
    * A heavy policy runs only within its share of the threads, and only on an idle thread while
    * another thread is idle too: the thread it may hold for a whole deadline is never the last one
-   * the other policies have (a replacement thread still loading policies is not idle).
+   * the other policies have (a replacement thread still loading policies is not idle). A pool of
+   * one thread has no other to keep free: there the heavy policy runs whenever the thread is idle.
    */
   private mayDispatch(policyKey: string | undefined, target: WorkerThread): boolean {
     if (policyKey === undefined) return true;
     const withinShare = this.busy(policyKey) < this.maxThreadsPerHeavyPolicy;
     if (this.isHeavy(policyKey, Date.now())) {
       if (!withinShare || target.load > 0) return false;
+      if (this.threads.length === 1) return true;
       return this.threads.some((thread) => thread !== target && thread.alive && thread.load === 0);
     }
     // A policy not yet seen answering quickly could be an endless loop: it gets its share only,
@@ -222,19 +232,6 @@ export class EvaluationPool {
 
   private busy(policyKey: string | undefined): number {
     return policyKey === undefined ? 0 : (this.busyByPolicy.get(policyKey) ?? 0);
-  }
-
-  private dropAbandoned(): void {
-    if (this.notAfter.size === 0) return;
-    const now = Date.now();
-    for (const [tracked, notAfter] of this.notAfter) {
-      if (notAfter > now) continue;
-      this.notAfter.delete(tracked);
-      const index = this.queue.indexOf(tracked);
-      if (index < 0) continue;
-      this.queue.splice(index, 1);
-      tracked.settle({ kind: 'worker-lost', reason: 'its caller stopped waiting before it started' });
-    }
   }
 
   /**
