@@ -6,12 +6,13 @@
 import { messageOf } from '@castellan/proto';
 import { RuntimeError, normaliseAdmissionRequest } from '@castellan/runtime';
 import type { EvaluationOrigin } from './dispatch.js';
+import type { UnreadBody } from './request-body.js';
 
 /** The Kubernetes API server never sends a request body larger than this. */
 export const MAX_ADMISSION_BODY_BYTES = 3 * 1024 * 1024;
 
 export interface BodyProblem {
-  status: 400 | 413 | 415 | 422;
+  status: 400 | 408 | 413 | 415 | 422 | 503;
   message: string;
 }
 
@@ -37,11 +38,28 @@ export function checkContentType(header: string | undefined): BodyProblem | unde
   return { status: 415, message: 'Expected request with `Content-Type: application/json`' };
 }
 
-export function bodyTooLarge(): BodyProblem {
-  return {
-    status: 413,
-    message: `request body is larger than ${MAX_ADMISSION_BODY_BYTES} bytes, the most the Kubernetes API server sends`,
-  };
+/** Why a body was not read whole: too large, no memory left for it, or too slow to arrive. */
+export function unreadBodyProblem(
+  read: UnreadBody,
+  bounds: { maxRequestBytesInFlight: number; requestTimeoutMs: number },
+): BodyProblem {
+  switch (read.kind) {
+    case 'too-large':
+      return {
+        status: 413,
+        message: `request body is larger than ${MAX_ADMISSION_BODY_BYTES} bytes, the most the Kubernetes API server sends`,
+      };
+    case 'over-capacity':
+      return {
+        status: 503,
+        message: `this body would take the request bodies the gateway holds past its cap of ${bounds.maxRequestBytesInFlight} bytes (CASTELLAN_MAX_REQUEST_BYTES_IN_FLIGHT): try again`,
+      };
+    case 'timed-out':
+      return {
+        status: 408,
+        message: `the request body did not arrive within ${bounds.requestTimeoutMs} ms (CASTELLAN_REQUEST_TIMEOUT_MS)`,
+      };
+  }
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

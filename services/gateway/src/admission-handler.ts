@@ -10,9 +10,9 @@ import type { AdmissionResponse } from '@castellan/runtime';
 import type { Logger } from 'pino';
 import {
   MAX_ADMISSION_BODY_BYTES,
-  bodyTooLarge,
   checkContentType,
   parseAdmissionBody,
+  unreadBodyProblem,
 } from './admission-body.js';
 import type { AdmissionBody } from './admission-body.js';
 import { evaluateWithin } from './bounded-evaluation.js';
@@ -23,6 +23,7 @@ import { abandonRequestBody, answerBody, sendError, sendJson } from './http-answ
 import type { GatewayRequest, GatewayResponse } from './http-answer.js';
 import type { GatewayMetrics, HttpRouteLabel } from './metrics.js';
 import { readRequestBody } from './request-body.js';
+import type { RequestMemoryBudget } from './request-memory.js';
 import { routeRequest } from './routes.js';
 
 export interface AdmissionHandlerOptions {
@@ -32,6 +33,8 @@ export interface AdmissionHandlerOptions {
   logger: Logger;
   alwaysAcceptNamespace: string | undefined;
   defaultTimeoutSeconds: number;
+  requestTimeoutMs: number;
+  memory: RequestMemoryBudget;
 }
 
 interface Evaluation {
@@ -60,9 +63,20 @@ export class AdmissionHandler {
     if (contentTypeProblem !== undefined) {
       return this.refuse(request, response, origin, contentTypeProblem.status, contentTypeProblem.message);
     }
-    const read = await readRequestBody(request, MAX_ADMISSION_BODY_BYTES);
-    if (read.kind === 'too-large') {
-      const problem = bodyTooLarge();
+    const { memory, requestTimeoutMs } = this.options;
+    const lease = memory.lease();
+    // 'close' ends every response, answered or aborted: the body's bytes are held until then.
+    response.once('close', () => lease.release());
+    const read = await readRequestBody(request, {
+      maxBytes: MAX_ADMISSION_BODY_BYTES,
+      memory: lease,
+      timeoutMs: requestTimeoutMs,
+    });
+    if (read.kind !== 'complete') {
+      const problem = unreadBodyProblem(read, {
+        maxRequestBytesInFlight: memory.capBytes,
+        requestTimeoutMs,
+      });
       return this.refuse(request, response, origin, problem.status, problem.message);
     }
     const parsed = parseAdmissionBody(read.bytes, origin);

@@ -21,12 +21,15 @@ import type { GatewayRequest, GatewayResponse } from './http-answer.js';
 import { GatewayMetrics } from './metrics.js';
 import { createReadinessServer } from './readiness-server.js';
 import { RequestAbortedError } from './request-body.js';
+import { RequestMemoryBudget } from './request-memory.js';
 import { loadTlsMaterial, secureContextOptions } from './tls-material.js';
 import type { TlsFiles } from './tls-material.js';
 import { TlsReloader } from './tls-reloader.js';
 
 /** How long `close()` lets in-flight requests finish before cutting the connections. */
 export const DEFAULT_CLOSE_GRACE_MS = 10_000;
+/** How often Node checks the HTTP/1.1 connections still receiving headers (at most). */
+const HTTP1_HEADERS_CHECK_INTERVAL_MS = 1_000;
 
 export interface GatewayDependencies {
   config: GatewayConfig;
@@ -41,8 +44,11 @@ export interface GatewayDependencies {
   closeGraceMs?: number;
 }
 
+/** Where the two listeners are bound. */
 export interface GatewayPorts {
+  address: string;
   port: number;
+  readinessAddress: string;
   readinessPort: number;
 }
 
@@ -57,13 +63,16 @@ export interface Gateway {
 export function buildGateway(dependencies: GatewayDependencies): Gateway {
   const { config, logger } = dependencies;
   const registry = dependencies.registry ?? new Registry();
+  const memory = new RequestMemoryBudget(config.maxRequestBytesInFlight);
   const handler = new AdmissionHandler({
     routes: dependencies.routes,
     dispatcher: dependencies.dispatcher,
-    metrics: new GatewayMetrics(registry),
+    metrics: new GatewayMetrics(registry, () => memory.heldBytes),
     logger,
     alwaysAcceptNamespace: config.alwaysAcceptNamespace,
     defaultTimeoutSeconds: config.defaultTimeoutSeconds,
+    requestTimeoutMs: config.requestTimeoutMs,
+    memory,
   });
   const files: TlsFiles = {
     certFile: config.tlsCertFile,
@@ -126,6 +135,14 @@ export function buildGateway(dependencies: GatewayDependencies): Gateway {
         requestCert: authenticateClients,
         rejectUnauthorized: authenticateClients,
       });
+      // HTTP/1.1 goes through Node's HTTP/1 parser: it bounds the time to receive the headers, and
+      // answers a bare 408. The body is bounded by readRequestBody, which answers a JSON 408 on both
+      // protocols, so Node's own whole-request timer (which would cut it first, bare) is off.
+      Object.assign(https, {
+        headersTimeout: config.requestTimeoutMs,
+        requestTimeout: 0,
+        connectionsCheckingInterval: Math.min(HTTP1_HEADERS_CHECK_INTERVAL_MS, config.requestTimeoutMs),
+      });
       server = https;
       tracker.attach(https);
       https.on('request', onRequest);
@@ -139,7 +156,7 @@ export function buildGateway(dependencies: GatewayDependencies): Gateway {
         logger.debug({ err: error.message }, 'HTTP/2 session error'),
       );
       try {
-        const port = await listenOn(https, config.port, config.address, 'webhook');
+        const webhook = await listenOn(https, config.port, config.address, 'webhook');
         reloader = new TlsReloader({
           files,
           initial: material,
@@ -155,18 +172,18 @@ export function buildGateway(dependencies: GatewayDependencies): Gateway {
           registry,
           logger,
         });
-        const readinessPort = await listenOn(readiness, config.readinessPort, config.address, 'readiness');
+        const side = await listenOn(readiness, config.readinessPort, config.readinessAddress, 'readiness');
+        const ports: GatewayPorts = {
+          address: webhook.address,
+          port: webhook.port,
+          readinessAddress: side.address,
+          readinessPort: side.port,
+        };
         logger.info(
-          {
-            address: config.address,
-            port,
-            readinessPort,
-            clientAuth: authenticateClients,
-            ...material.description,
-          },
+          { ...ports, clientAuth: authenticateClients, ...material.description },
           'gateway listening',
         );
-        return { port, readinessPort };
+        return ports;
       } catch (error) {
         await close();
         throw error;
@@ -180,7 +197,7 @@ async function listenOn(
   port: number,
   address: string,
   name: string,
-): Promise<number> {
+): Promise<AddressInfo> {
   try {
     server.listen(port, address);
     await once(server, 'listening');
@@ -191,7 +208,7 @@ async function listenOn(
       { cause: error },
     );
   }
-  return (server.address() as AddressInfo).port;
+  return server.address() as AddressInfo;
 }
 
 function closeServer(server: Http2SecureServer | HttpServer): Promise<void> {

@@ -3,7 +3,10 @@ export type { Gateway, GatewayDependencies, GatewayPorts } from './app.js';
 export {
   DEFAULT_GATEWAY_ADDRESS,
   DEFAULT_GATEWAY_PORT,
+  DEFAULT_MAX_REQUEST_BYTES_IN_FLIGHT,
+  DEFAULT_NATS_DOWN_GRACE_MS,
   DEFAULT_READINESS_PORT,
+  DEFAULT_REQUEST_TIMEOUT_MS,
   loadGatewayConfig,
 } from './config.js';
 export type { GatewayConfig } from './config.js';

@@ -5,7 +5,7 @@
  * mode and the mutation constraint. No label carries a namespace, a uid or an unknown policy id, so
  * the number of series stays bounded by the configured policies.
  */
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { AdmissionResponse } from '@castellan/runtime';
 import type { EvaluationOrigin, PolicyRoute } from './dispatch.js';
@@ -42,7 +42,8 @@ export class GatewayMetrics {
   private readonly failurePolicyAnswers: Counter<'policy_name' | 'pool' | 'failure_policy'>;
   private readonly httpRequests: Counter<'route' | 'status'>;
 
-  constructor(registry: Registry) {
+  /** `heldRequestBytes` is read at each scrape, so that counting costs nothing per request. */
+  constructor(registry: Registry, heldRequestBytes: () => number) {
     const registers = [registry];
     this.evaluations = new Counter({
       name: 'castellan_policy_evaluations_total',
@@ -68,6 +69,14 @@ export class GatewayMetrics {
       help: 'HTTP requests to the webhook endpoints, by endpoint and status code.',
       labelNames: ['route', 'status'],
       registers,
+    });
+    new Gauge({
+      name: 'castellan_gateway_request_body_bytes',
+      help: 'Request-body bytes the gateway holds in memory, across every request in flight (capped by CASTELLAN_MAX_REQUEST_BYTES_IN_FLIGHT).',
+      registers,
+      collect() {
+        this.set(heldRequestBytes());
+      },
     });
   }
 

@@ -7,17 +7,22 @@ import {
 import type { AdmissionResponse } from '@castellan/runtime';
 import { untilTurnEnds } from '@castellan/service-host';
 import { RequestError, TimeoutError } from '@nats-io/nats-core';
-import type { NatsConnection } from '@nats-io/nats-core';
+import type { Msg, NatsConnection, RequestOptions } from '@nats-io/nats-core';
 import type { EvaluationCall, EvaluationDispatcher, EvaluationOutcome, PolicyRoutes } from './dispatch.js';
+import type { NatsLink } from './nats-link.js';
+
+const NATS_DOWN = 'the gateway is not connected to NATS';
 
 /**
  * Sends each evaluation to the evaluator pool over NATS (request/reply on the subject of the
- * routed revision; the pool's queue group picks one evaluator) and reports when none answers.
+ * routed revision; the pool's queue group picks one evaluator) and reports when none answers, at
+ * once when the NATS connection is down.
  */
 export class NatsDispatcher implements EvaluationDispatcher {
   constructor(
     private readonly nc: NatsConnection,
     private readonly routes: PolicyRoutes,
+    private readonly link: NatsLink,
   ) {}
 
   async evaluate(call: EvaluationCall): Promise<EvaluationOutcome> {
@@ -56,10 +61,13 @@ export class NatsDispatcher implements EvaluationDispatcher {
     await untilTurnEnds();
     const timeout = Math.max(1, deadline - Date.now());
     try {
-      const reply = decodeEvaluationReply(
-        (await this.nc.request(evaluationSubject(route.pool, route.policyId, revision), request, { timeout }))
-          .data,
+      const message = await this.requestWhileLinked(
+        evaluationSubject(route.pool, route.policyId, revision),
+        request,
+        { timeout },
       );
+      if (message === 'lost') return unavailable(NATS_DOWN);
+      const reply = decodeEvaluationReply(message.data);
       if (reply.ok) return { kind: 'verdict', response: reply.response as unknown as AdmissionResponse };
       return unavailable(`the evaluator failed: ${reply.error.message} (${reply.error.code})`);
     } catch (error) {
@@ -71,6 +79,27 @@ export class NatsDispatcher implements EvaluationDispatcher {
         return unavailable(`no reply within ${timeout} ms`);
       }
       return unavailable(messageOf(error));
+    }
+  }
+
+  /**
+   * The request's reply, or 'lost' at once when the connection is down or as soon as it goes down:
+   * no reply can come through it then.
+   */
+  private async requestWhileLinked(
+    subject: string,
+    payload: Uint8Array,
+    options: RequestOptions,
+  ): Promise<Msg | 'lost'> {
+    if (!this.link.connected) return 'lost';
+    let stopListening = (): void => undefined;
+    const lost = new Promise<'lost'>((resolve) => {
+      stopListening = this.link.onceLost(() => resolve('lost'));
+    });
+    try {
+      return await Promise.race([this.nc.request(subject, payload, options), lost]);
+    } finally {
+      stopListening();
     }
   }
 }

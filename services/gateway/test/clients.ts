@@ -4,7 +4,7 @@ import { connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import type { Agent } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { PeerCertificate, TLSSocket } from 'node:tls';
+import type { PeerCertificate, SecureVersion, TLSSocket } from 'node:tls';
 
 export interface TlsClientOptions {
   /** Trusted server CAs (PEM). */
@@ -12,6 +12,9 @@ export interface TlsClientOptions {
   /** Client certificate and key (PEM) for mutual TLS. */
   cert?: string;
   key?: string;
+  /** The only cipher suites offered (OpenSSL names), and the newest TLS version. */
+  ciphers?: string;
+  maxVersion?: SecureVersion;
 }
 
 export interface Answer {
@@ -22,10 +25,28 @@ export interface Answer {
   peer: PeerCertificate;
 }
 
+/** A 200 answer's body, as the tests read it: an AdmissionReview (or `{response}`). */
+export interface Review {
+  apiVersion?: string;
+  kind?: string;
+  response: {
+    uid: string;
+    allowed: boolean;
+    patchType?: string;
+    patch?: string;
+    status?: { message?: string; code?: number; details?: { causes?: { message?: string }[] } };
+    auditAnnotations: Record<string, string> | null;
+    warnings: string[] | null;
+  };
+}
+
 export interface PostOptions {
   headers?: Record<string, string>;
-  /** A string or bytes; an iterable of chunks is sent chunked (no content-length). */
-  body?: string | Buffer | Iterable<Buffer>;
+  /**
+   * A string or bytes; an iterable of chunks is sent chunked (no content-length), an async one as
+   * its chunks come, until the request is answered.
+   */
+  body?: string | Buffer | Iterable<Buffer> | AsyncIterable<Buffer>;
   method?: string;
   /** HTTP/1.1 only; default: a fresh connection per request. */
   agent?: Agent;
@@ -115,6 +136,7 @@ export function getPlain(url: string): Promise<{ status: number; text: string }>
 }
 
 interface BodySink {
+  readonly destroyed: boolean;
   write(chunk: Buffer | string): unknown;
   end(chunk?: Buffer | string): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
@@ -127,6 +149,18 @@ function writeBody(sink: BodySink, body: PostOptions['body']): void {
     sink.end(body);
     return;
   }
+  if (Symbol.asyncIterator in body) {
+    void trickle(sink, body);
+    return;
+  }
   for (const chunk of body) sink.write(chunk);
+  sink.end();
+}
+
+async function trickle(sink: BodySink, body: AsyncIterable<Buffer>): Promise<void> {
+  for await (const chunk of body) {
+    if (sink.destroyed) return;
+    sink.write(chunk);
+  }
   sink.end();
 }

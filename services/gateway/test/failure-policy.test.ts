@@ -2,19 +2,10 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podRequest } from '../../../test/fixtures/index.js';
 import { getPlain, http1, http2, parseJson } from './clients.js';
-import type { TlsClientOptions } from './clients.js';
+import type { Review, TlsClientOptions } from './clients.js';
 import { startGateway } from './gateway-fixture.js';
 import type { RunningGateway } from './gateway-fixture.js';
 import { InProcessEvaluatorPool, policyRoute, routeTable } from './in-process-pool.js';
-
-interface Answered {
-  response: {
-    uid: string;
-    allowed: boolean;
-    status?: { message?: string; code?: number };
-    warnings: string[] | null;
-  };
-}
 
 const slow = { kind: 'policy', validate: () => ({ accepted: true }), delayMs: 5_000 } as const;
 const pool = new InProcessEvaluatorPool()
@@ -48,14 +39,14 @@ afterAll(async () => {
   await gateway?.close();
 });
 
-async function timed(path: string, uid: string): Promise<{ answer: Answered; elapsedMs: number }> {
+async function timed(path: string, uid: string): Promise<{ answer: Review; elapsedMs: number }> {
   const started = performance.now();
   const reply = await http1(gateway.url(path), tls, {
     body: JSON.stringify({ request: podRequest({ uid }) }),
   });
   const elapsedMs = performance.now() - started;
   expect(reply.status).toBe(200);
-  return { answer: parseJson(reply) as Answered, elapsedMs };
+  return { answer: parseJson(reply) as Review, elapsedMs };
 }
 
 describe('gateway failure policy, with an in-process evaluator pool standing in for NATS', () => {
@@ -120,7 +111,7 @@ describe('gateway failure policy, with an in-process evaluator pool standing in 
     const reply = await http2(gateway.url('/audit/slow-monitor?timeout=1s'), tls, {
       body: JSON.stringify({ request: podRequest({ uid: 'audit-1' }) }),
     });
-    const answer = parseJson(reply) as Answered;
+    const answer = parseJson(reply) as Review;
     expect(answer.response.allowed).toBe(false);
     expect(answer.response.status?.code).toBe(500);
   });

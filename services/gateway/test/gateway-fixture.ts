@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { buildGateway, loadGatewayConfig } from '../src/index.js';
-import type { EvaluationDispatcher, Gateway, GatewayDependencies, PolicyRoutes } from '../src/index.js';
+import type {
+  EvaluationDispatcher,
+  Gateway,
+  GatewayDependencies,
+  GatewayPorts,
+  PolicyRoutes,
+} from '../src/index.js';
+import { getPlain } from './clients.js';
+import { BUS_ACCESS_ENV } from '../../../test/fixtures/bus-access.js';
 import { createTestCertificates } from '../../../test/harness/pki.js';
 import type { TestCertificates } from '../../../test/harness/pki.js';
 
@@ -15,6 +23,8 @@ export interface RunningGateway {
   certificates: TestCertificates;
   port: number;
   readinessPort: number;
+  /** Where the listeners are bound, as `listen()` reports it. */
+  bound: GatewayPorts;
   /** `https://127.0.0.1:<port><path>` */
   url(path: string): string;
   readinessUrl(path: string): string;
@@ -42,6 +52,8 @@ export async function startGateway(options: GatewayFixtureOptions): Promise<Runn
     CASTELLAN_READINESS_PORT: '0',
     CASTELLAN_TLS_CERT_FILE: certificates.certPath,
     CASTELLAN_TLS_KEY_FILE: certificates.keyPath,
+    // Required by the configuration even where a dispatcher in process stands in for NATS.
+    ...BUS_ACCESS_ENV,
     ...extraEnv,
     ...options.env,
   });
@@ -53,13 +65,15 @@ export async function startGateway(options: GatewayFixtureOptions): Promise<Runn
     ...(options.isReady === undefined ? {} : { isReady: options.isReady }),
     ...(options.tlsReload === undefined ? {} : { tlsReload: options.tlsReload }),
   });
-  const { port, readinessPort } = await gateway.listen();
+  const bound = await gateway.listen();
+  const { port, readinessPort } = bound;
   return {
     gateway,
     dir,
     certificates,
     port,
     readinessPort,
+    bound,
     url: (path) => `https://127.0.0.1:${port}${path}`,
     readinessUrl: (path) => `http://127.0.0.1:${readinessPort}${path}`,
     async close() {
@@ -67,4 +81,10 @@ export async function startGateway(options: GatewayFixtureOptions): Promise<Runn
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** `castellan_gateway_request_body_bytes` as the gateway's `/metrics` reports it now. */
+export async function heldRequestBodyBytes(running: RunningGateway): Promise<number> {
+  const { text } = await getPlain(running.readinessUrl('/metrics'));
+  return Number(/^castellan_gateway_request_body_bytes (\d+)$/m.exec(text)?.[1]);
 }

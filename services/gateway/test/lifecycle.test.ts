@@ -63,6 +63,23 @@ describe('gateway readiness, metrics and shutdown, with an in-process evaluator 
     });
   });
 
+  describe('bind addresses', () => {
+    it('binds /readiness and /metrics where CASTELLAN_READINESS_ADDRESS says, apart from the webhooks', async () => {
+      const gateway = await startGateway({
+        routes,
+        dispatcher: pool,
+        env: { CASTELLAN_GATEWAY_ADDRESS: '0.0.0.0', CASTELLAN_READINESS_ADDRESS: '127.0.0.1' },
+      });
+      try {
+        expect(gateway.bound.address).toBe('0.0.0.0');
+        expect(gateway.bound.readinessAddress).toBe('127.0.0.1');
+        expect(await getPlain(gateway.readinessUrl('/readiness'))).toEqual({ status: 200, text: '' });
+      } finally {
+        await gateway.close();
+      }
+    });
+  });
+
   describe('close', () => {
     it('lets in-flight requests finish over HTTP/1.1 and HTTP/2, then refuses connections', async () => {
       const gateway = await startGateway({ routes, dispatcher: pool });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUS_ACCESS_ENV } from '../../../test/fixtures/bus-access.js';
 import { createTestCertificates } from '../../../test/harness/pki.js';
 import type { TestCertificates } from '../../../test/harness/pki.js';
 import { GatewayError, GatewayErrorCode, buildGateway, loadGatewayConfig } from '../src/index.js';
@@ -84,6 +85,7 @@ describe('gateway startup failures, with an in-process evaluator pool standing i
         CASTELLAN_READINESS_PORT: '0',
         CASTELLAN_TLS_CERT_FILE: first.certPath,
         CASTELLAN_TLS_KEY_FILE: first.keyPath,
+        ...BUS_ACCESS_ENV,
         ...env,
       }),
       routes: routeTable(),

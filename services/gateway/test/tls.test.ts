@@ -8,8 +8,9 @@ import { createTestCertificates } from '../../../test/harness/pki.js';
 import type { TestCertificates } from '../../../test/harness/pki.js';
 import { createClientCertificates } from './client-certificates.js';
 import type { ClientCertificates } from './client-certificates.js';
-import { http1, http2 } from './clients.js';
+import { http1, http2, parseJson } from './clients.js';
 import type { Answer, TlsClientOptions } from './clients.js';
+import { eventually } from './eventually.js';
 import { startGateway } from './gateway-fixture.js';
 import type { RunningGateway } from './gateway-fixture.js';
 import { InProcessEvaluatorPool, policyRoute, routeTable } from './in-process-pool.js';
@@ -26,16 +27,48 @@ async function serialOf(certPath: string): Promise<string> {
   return new X509Certificate(await readFile(certPath)).serialNumber;
 }
 
-/** Polls until `check` passes (new connections only see new material after the debounce). */
-async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
-
 describe('gateway TLS, with an in-process evaluator pool standing in for NATS', () => {
+  describe('cipher suites', () => {
+    let gateway: RunningGateway;
+
+    beforeAll(async () => {
+      gateway = await startGateway({ routes, dispatcher: pool });
+    });
+
+    afterAll(async () => {
+      await gateway?.close();
+    });
+
+    // The serving certificate's key is ECDSA P-256: these are the CBC suites it could otherwise use.
+    it.each(['ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA384'])(
+      'refuses a TLS 1.2 client that offers only the CBC suite %s',
+      async (ciphers) => {
+        const tls = { ca: gateway.certificates.caPem, ciphers, maxVersion: 'TLSv1.2' } as const;
+        await expect(http1(gateway.url('/validate/allow-all'), tls, { body })).rejects.toThrow(
+          /handshake failure/,
+        );
+        await expect(http2(gateway.url('/validate/allow-all'), tls, { body })).rejects.toThrow(
+          /handshake failure/,
+        );
+      },
+    );
+
+    it.each(['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-CHACHA20-POLY1305'])(
+      'answers a TLS 1.2 client that offers only the AEAD suite %s',
+      async (ciphers) => {
+        const tls = { ca: gateway.certificates.caPem, ciphers, maxVersion: 'TLSv1.2' } as const;
+        const answer = await http1(gateway.url('/validate/allow-all'), tls, { body });
+        expect(answer.status).toBe(200);
+        expect((parseJson(answer) as { response: unknown }).response).toEqual({
+          uid: 'tls-uid',
+          allowed: true,
+          auditAnnotations: null,
+          warnings: null,
+        });
+      },
+    );
+  });
+
   describe('client-certificate authentication', () => {
     let gateway: RunningGateway;
     let client: ClientCertificates;

@@ -1,24 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podRequest } from '../../../test/fixtures/index.js';
 import { http1, http2, parseJson } from './clients.js';
-import type { Answer, TlsClientOptions } from './clients.js';
+import type { Answer, Review, TlsClientOptions } from './clients.js';
 import { startGateway } from './gateway-fixture.js';
 import type { RunningGateway } from './gateway-fixture.js';
 import { InProcessEvaluatorPool, policyRoute, routeTable } from './in-process-pool.js';
-
-interface Review {
-  apiVersion?: string;
-  kind?: string;
-  response: {
-    uid: string;
-    allowed: boolean;
-    patchType?: string;
-    patch?: string;
-    status?: { message?: string; code?: number; details?: { causes?: { message?: string }[] } };
-    auditAnnotations: Record<string, string> | null;
-    warnings: string[] | null;
-  };
-}
 
 const denyPrivileged = (request: unknown) => {
   const labels = (request as { object?: { metadata?: { labels?: Record<string, string> } } }).object?.metadata
