@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Bucket, sha256Hex } from '@castellan/proto';
-import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNatsServer } from '../../../test/harness/nats.js';
@@ -17,7 +17,8 @@ describe('ModuleStore against a real nats-server -js', () => {
 
   beforeAll(async () => {
     nats = await startNatsServer();
-    nc = await connect({ servers: nats.url });
+    // The fetcher owns the module store.
+    nc = await nats.connect({ role: 'fetcher' });
     store = await ModuleStore.open(nc);
   });
 
@@ -58,12 +59,31 @@ describe('ModuleStore against a real nats-server -js', () => {
     await expect(error).rejects.toThrow('fetch it first');
   });
 
-  it('refuses an object whose bytes do not hash to its name', async () => {
-    const name = sha256Hex(new Uint8Array([1, 2, 3]));
+  it('refuses an object written with bytes that do not hash to its name, and replaces it on the next put', async () => {
+    const bytes = new Uint8Array([1, 2, 3]);
+    const name = sha256Hex(bytes);
     const objects = await new Objm(nc).open(Bucket.Modules);
     await objects.putBlob({ name }, new Uint8Array([9, 9, 9]));
     const error = store.get(name);
     await expect(error).rejects.toMatchObject({ code: ModuleStoreErrorCode.Corrupt });
     await expect(error).rejects.toThrow(`hash to ${sha256Hex(new Uint8Array([9, 9, 9]))}`);
+    // Not stored as far as a fetcher is concerned: it fetches the module again and puts it.
+    expect(await store.stat(name)).toBeUndefined();
+    expect(await store.put(bytes)).toEqual({ sha256: name, size: 3 });
+    expect(await store.stat(name)).toEqual({ sha256: name, size: 3 });
+    expect(Buffer.from(await store.get(name)).equals(bytes)).toBe(true);
+  });
+
+  it('refuses chunks that no longer hash to the name the object was written under', async () => {
+    const bytes = new Uint8Array(randomBytes(1000));
+    const { sha256 } = await store.put(bytes);
+    const info = await (await new Objm(nc).open(Bucket.Modules)).info(sha256);
+    const chunks = `$O.${Bucket.Modules}.C.${info?.nuid ?? ''}`;
+    await (await jetstreamManager(nc)).streams.purge(`OBJ_${Bucket.Modules}`, { filter: chunks });
+    const other = new Uint8Array(randomBytes(1000));
+    await jetstream(nc).publish(chunks, other);
+    const error = store.get(sha256);
+    await expect(error).rejects.toMatchObject({ code: ModuleStoreErrorCode.Corrupt });
+    await expect(error).rejects.toThrow(`stored bytes hash to ${sha256Hex(other)}`);
   });
 });

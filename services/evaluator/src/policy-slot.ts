@@ -26,10 +26,15 @@ export interface PolicySlotDeps {
   logger: Logger;
 }
 
-/** Failures that may go away by themselves: the module not stored yet, JetStream unavailable. */
+/**
+ * Failures that may go away by themselves: the module not stored yet, JetStream unavailable, or an
+ * object holding the wrong bytes, which the fetcher replaces when the module is fetched again
+ * (evaluators may read the store, not ask for fetches).
+ */
 const RETRYABLE_CODES: ReadonlySet<string> = new Set([
   ModuleStoreErrorCode.NotFound,
   ModuleStoreErrorCode.Unavailable,
+  ModuleStoreErrorCode.Corrupt,
 ]);
 const MAX_RETRY_DELAY_MS = 30_000;
 
@@ -188,8 +193,8 @@ export class PolicySlot {
 
   /**
    * Loads a revision whose module could not be read again, with backoff, for as long as it is the
-   * current one: a module stored after its config was written, or a JetStream outage, heals
-   * without a new revision.
+   * current one: a module stored after its config was written, a corrupt object replaced by the
+   * fetcher, or a JetStream outage, heals without a new revision.
    */
   private scheduleRetry(served: ServedRevision, attempt: number): void {
     const delay = Math.min(this.deps.retryBaseMs * 2 ** attempt, MAX_RETRY_DELAY_MS);

@@ -1,8 +1,9 @@
 import { decodeEvaluationRequest, messageOf, toWireError } from '@castellan/proto';
-import type { EvaluationReply, EvaluationRequest, MessageFields } from '@castellan/proto';
-import { evaluatePolicyGroup, rejection } from '@castellan/runtime';
-import type { AdmissionResponse, PolicyEvaluator } from '@castellan/runtime';
-import { EvaluatorErrorCode } from './errors.js';
+import type { EvaluationReply, EvaluationRequest, MessageFields, WireError } from '@castellan/proto';
+import { evaluatePolicyGroup, rejection, RuntimeErrorCode } from '@castellan/runtime';
+import type { AdmissionResponse, LoadedPolicy, PolicyEvaluator } from '@castellan/runtime';
+import { EvaluatorError, EvaluatorErrorCode } from './errors.js';
+import { jsonNestingDepth } from './json-depth.js';
 import type { RevisionState } from './revision-state.js';
 
 /** The revision a subscription serves. */
@@ -18,15 +19,19 @@ export interface EvaluationOutcome {
   /** From the envelope, when it could be read. */
   uid?: string;
   origin?: EvaluationRequest['origin'];
+  /** Why the policy gave no verdict of its own, when the reply is the deny standing in for it. */
+  failure?: WireError;
 }
 
 const utf8 = new TextDecoder();
 
 /**
  * Answers one evaluation request for one revision. Never throws: an envelope or body that cannot be
- * read, a deadline already past, or an unexpected failure become `{ok: false, error}`; a policy that
- * failed to load answers with its deny; anything the policy does (trap, timeout, memory) is already
- * a verdict from the runtime.
+ * read, a deadline already past, or an AdmissionRequest of the wrong shape become `{ok: false,
+ * error}`; a policy that failed to load answers with its deny; anything the policy does (trap,
+ * timeout, memory) is already a verdict from the runtime. Any other failure to evaluate a request
+ * that was read (one nested too deep to hand to the policy, say) is a deny too: an error reply
+ * would have the gateway apply the failure policy, and `Ignore` would admit the request.
  */
 export async function answerEvaluation(
   data: Uint8Array,
@@ -90,6 +95,10 @@ export async function answerEvaluation(
 
   // Past the deadline the gateway has answered by failure policy: running it would be wasted.
   const options = { raw: origin === 'validate_raw', notAfter: request.deadline };
+  const run = (policy: LoadedPolicy): Promise<AdmissionResponse> =>
+    evaluator.validate(policy, document, options).catch((error: unknown) => {
+      throw explainFailure(error, policy.policyId, request.body);
+    });
   try {
     const response =
       state.kind === 'group'
@@ -100,16 +109,40 @@ export async function answerEvaluation(
             runMember: async (member) => {
               const loaded = state.members.get(member);
               if (!loaded) throw new Error(`no member named ${member}`);
-              return evaluator.validate(loaded.policy, document, options);
+              return run(loaded.policy);
             },
           })
-        : await evaluator.validate(state.policy, document, options);
+        : await run(state.policy);
     return { reply: { ok: true, response: wireResponse(response) }, uid, origin };
   } catch (error) {
-    // The runtime's own checks of the AdmissionRequest keep their code (CASTELLAN_RUNTIME_REQUEST_INVALID).
     const wire = toWireError(error, EvaluatorErrorCode.EvaluationFailed, `policy ${target.policyId}`);
-    return { reply: { ok: false, error: wire }, uid, origin };
+    if (wire.code !== EvaluatorErrorCode.EvaluationFailed) {
+      return { reply: { ok: false, error: wire }, uid, origin };
+    }
+    const response = wireResponse(rejection(uid, wire.message, 500));
+    return { reply: { ok: true, response }, uid, origin, failure: wire };
   }
+}
+
+/**
+ * The error to answer for a policy that could not evaluate a request: the runtime's own checks of
+ * the AdmissionRequest keep their code (`CASTELLAN_RUNTIME_REQUEST_INVALID`, an error reply), and
+ * anything else becomes `CASTELLAN_EVAL_EVALUATION_FAILED`, saying why. JSON nested thousands of
+ * levels deep parses, but overflows the stack of whatever walks it before the policy sees it.
+ */
+function explainFailure(error: unknown, policyId: string, body: Uint8Array): unknown {
+  if (error instanceof Error && 'code' in error && error.code === RuntimeErrorCode.RequestInvalid) {
+    return error;
+  }
+  const reason =
+    error instanceof RangeError && /call stack/i.test(error.message)
+      ? `its JSON nests ${jsonNestingDepth(body)} levels deep, too deep to hand to a policy`
+      : messageOf(error);
+  return new EvaluatorError(
+    EvaluatorErrorCode.EvaluationFailed,
+    `policy ${policyId} could not evaluate the request: ${reason}`,
+    { cause: error },
+  );
 }
 
 /** The response as a CBOR map: fields left undefined are dropped rather than sent as CBOR `undefined`. */

@@ -75,8 +75,13 @@ export class ServedRevision {
   private async answer(msg: Msg): Promise<void> {
     const target = { policyId: this.options.policyId, revision: this.revision, state: this.state };
     const outcome = await answerEvaluation(msg.data, target, this.options.evaluator);
-    const { reply, uid, origin } = outcome;
-    if (reply.ok) {
+    const { reply, uid, origin, failure } = outcome;
+    if (failure) {
+      this.logger.warn(
+        { uid, origin, code: failure.code, reason: failure.message },
+        'evaluation failed; answered with a deny',
+      );
+    } else if (reply.ok) {
       this.logger.debug({ uid, origin, allowed: reply.response.allowed }, 'evaluated');
     } else {
       this.logger.warn(

@@ -1,12 +1,14 @@
 import {
+  Bucket,
   decodeEvaluationReply,
   encodeEvaluationRequest,
   evaluationSubject,
   policyKey,
 } from '@castellan/proto';
+import { Objm } from '@nats-io/obj';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '@castellan/proto';
-import { annotatedPolicyBytes, policyBytes } from '../../../test/fixtures/index.js';
+import { annotatedPolicyBytes, podRequest, policyBytes } from '../../../test/fixtures/index.js';
 import { EvaluatorErrorCode } from '../src/index.js';
 import {
   hasNoResponders,
@@ -33,6 +35,12 @@ describe('one evaluator against a real nats-server -js', () => {
   let id: string;
   let privilegedRevision: number;
   const target = (policyId: string, revision: number) => ({ pool: POOL, policyId, revision });
+  /** The status once a policy that failed to load is reported failed no more. */
+  const loadedOnRetry = (policyId: string) =>
+    waitFor(`${policyId} loads on retry`, async () => {
+      const status = await readStatus(nats, POOL, id);
+      return status && status.failed[policyId] === undefined ? status : undefined;
+    });
 
   beforeAll(async () => {
     nats = await startTestNats(['accept', 'pod-privileged', 'required-labels', 'endless-loop']);
@@ -143,13 +151,47 @@ describe('one evaluator against a real nats-server -js', () => {
     expect(failed.failed.late?.error.code).toBe('CASTELLAN_MODULE_STORE_NOT_FOUND');
 
     await nats.store.put(bytes);
-    const healed = await waitFor('the policy loads on retry', async () => {
-      const status = await readStatus(nats, POOL, id);
-      return status && status.failed.late === undefined ? status : undefined;
-    });
+    const healed = await loadedOnRetry('late');
     expect(healed.loaded.late).toBe(revision);
     const reply = verdict(await send(nats.nc, target('late', revision), podReview('uid-late')));
     expect(reply).toMatchObject({ uid: 'uid-late', allowed: true, patchType: 'JSONPatch' });
+  });
+
+  it('loads a revision again once a corrupt module is stored again, without a new revision, never serving the wrong bytes', async () => {
+    const good = await annotatedPolicyBytes('echo-response');
+    const sha256 = sha256Hex(good);
+    const wrong = await annotatedPolicyBytes('accept');
+    // Bytes the fetcher's store never writes: another module, under this one's name.
+    const fetcher = await nats.server.connect({ role: 'fetcher' });
+    nats.connections.push(fetcher);
+    await (await new Objm(fetcher).open(Bucket.Modules)).putBlob({ name: sha256 }, wrong);
+    const response = { accepted: false, message: 'the echo-response module answered' };
+    const revision = await putPolicy(nats, policyConfig(POOL, 'echo', sha256, { settings: { response } }));
+
+    const failed = await waitForServed(nats, POOL, id, 'echo', revision);
+    expect(failed.failed.echo?.error).toEqual({
+      code: 'CASTELLAN_MODULE_STORE_CORRUPT',
+      message: `module ${sha256}: the object was written with bytes that hash to ${sha256Hex(wrong)}; fetching its URL again replaces them`,
+    });
+    // The deny of a module that cannot be read, not the verdict of the bytes stored (accept).
+    const denied = verdict(
+      await send(nats.nc, target('echo', revision), podReview('uid-c1'), { uid: 'uid-c1' }),
+    );
+    expect(denied).toEqual({
+      uid: 'uid-c1',
+      allowed: false,
+      status: { code: 500, message: failed.failed.echo?.error.message },
+      auditAnnotations: null,
+      warnings: null,
+    });
+
+    // The test acts as the fetcher fetching the module again: the store replaces the object.
+    expect(await nats.store.stat(sha256)).toBeUndefined();
+    await nats.store.put(good);
+    const healed = await loadedOnRetry('echo');
+    expect(healed.loaded.echo).toBe(revision);
+    const answered = verdict(await send(nats.nc, target('echo', revision), podReview('uid-c2')));
+    expect(answered).toMatchObject({ uid: 'uid-c2', allowed: false, status: { message: response.message } });
   });
 
   it('refuses a waPC module without a protocol version, as policy-server does', async () => {
@@ -243,6 +285,85 @@ describe('one evaluator against a real nats-server -js', () => {
     });
 
     expect(await errorCode(podReview('fine'))).toBe('ok');
+  });
+
+  it('denies a request nested 100,000 levels deep, policy or group, instead of an error the gateway would answer by failure policy, and keeps serving', async () => {
+    // failurePolicy Ignore: were the evaluator to answer with an error, the gateway would admit it.
+    const ignore = { failurePolicy: 'Ignore' } as const;
+    const policy = await putPolicy(nats, policyConfig(POOL, 'deep', nats.modules['pod-privileged']!, ignore));
+    const group = await putPolicy(
+      nats,
+      policyConfig(POOL, 'deep-group', '', {
+        ...ignore,
+        module: undefined,
+        group: {
+          expression: 'unprivileged()',
+          message: 'pods must be unprivileged',
+          members: {
+            unprivileged: {
+              settings: {},
+              timeoutSeconds: 2,
+              contextAwareResources: [],
+              module: { url: 'registry://example.test/p:v1', sha256: nats.modules['pod-privileged']! },
+            },
+          },
+        },
+      }),
+    );
+    await waitForServed(nats, POOL, id, 'deep', policy);
+    await waitForServed(nats, POOL, id, 'deep-group', group);
+
+    const levels = 100_000;
+    const nested = {
+      arrays: '['.repeat(levels) + ']'.repeat(levels),
+      objects: '{"a":'.repeat(levels) + '1' + '}'.repeat(levels),
+    };
+    // The nested value becomes request.object; the pod moves to a field the runtime ignores.
+    const review = (uid: string, object: string) =>
+      new TextEncoder().encode(
+        JSON.stringify({
+          apiVersion: 'admission.k8s.io/v1',
+          kind: 'AdmissionReview',
+          request: podRequest({ uid }),
+        }).replace('"object":{', `"object":${object},"unused":{`),
+      );
+    const tooDeep = `its JSON nests ${levels + 2} levels deep, too deep to hand to a policy`;
+    for (const [shape, object] of Object.entries(nested)) {
+      for (const origin of ['validate', 'audit', 'validate_raw'] as const) {
+        const uid = `deep-${shape}-${origin}`;
+        const reply = verdict(
+          await send(nats.nc, target('deep', policy), review(uid, object), { uid, origin }),
+        );
+        expect(reply).toMatchObject({
+          uid,
+          allowed: false,
+          status: { code: 500, message: `policy deep could not evaluate the request: ${tooDeep}` },
+        });
+      }
+      const uid = `deep-${shape}-group`;
+      const grouped = verdict(await send(nats.nc, target('deep-group', group), review(uid, object), { uid }));
+      expect(grouped).toMatchObject({
+        uid,
+        allowed: false,
+        status: {
+          code: 500,
+          message: `error evaluating policy group expression: policy deep-group/unprivileged could not evaluate the request: ${tooDeep}`,
+        },
+      });
+    }
+
+    const privileged = verdict(
+      await send(nats.nc, target('deep', policy), podReview('uid-after', { privileged: true })),
+    );
+    expect(privileged).toMatchObject({
+      uid: 'uid-after',
+      allowed: false,
+      status: { message: 'Privileged container is not allowed' },
+    });
+    const fine = verdict(
+      await send(nats.nc, target('deep-group', group), podReview('uid-fine'), { uid: 'uid-fine' }),
+    );
+    expect(fine).toMatchObject({ uid: 'uid-fine', allowed: true });
   });
 
   it('serves a deleted policy for the grace period, then drains it and drops it from the status', async () => {

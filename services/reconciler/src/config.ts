@@ -1,7 +1,9 @@
 import { hostname } from 'node:os';
+import { messageOf } from '@castellan/proto';
 import { EnvReader } from '@castellan/service-host';
 import type { Environment, ServiceConfig } from '@castellan/service-host';
 import { ReconcilerError, ReconcilerErrorCode } from './errors.js';
+import { parseImageReference, parseRepository, repositoryOf } from './image-reference.js';
 
 /** Defaults of the reconciler's configuration (documented in services/reconciler/README.md). */
 export const DEFAULT_NAMESPACE = 'castellan';
@@ -27,8 +29,13 @@ export interface ReconcilerConfig extends ServiceConfig {
   readonly gatewayTlsSecret: string;
   readonly caSecret: string;
   readonly evaluatorServiceAccount: string;
-  /** The Castellan image, used for PolicyServers whose image is not one. */
+  /** The Castellan image, run in place of Kubewarden's policy-server image. */
   readonly evaluatorImage: string | undefined;
+  /**
+   * Repositories (`host[:port]/path`, normalised) a PolicyServer's `spec.image` may come from;
+   * empty when neither it nor `evaluatorImage` is configured, and then every image is refused.
+   */
+  readonly allowedImageRepositories: readonly string[];
   /** Plain-HTTP port of `GET /readiness`; 0 picks a free one. */
   readonly readinessPort: number;
   readonly resyncSeconds: number;
@@ -38,6 +45,7 @@ export interface ReconcilerConfig extends ServiceConfig {
 /** Reads `CASTELLAN_*` variables once, reporting every problem together. */
 export function loadReconcilerConfig(env: Environment): ReconcilerConfig {
   const reader = new EnvReader(env);
+  const evaluatorImage = reader.optional('CASTELLAN_EVALUATOR_IMAGE');
   const config: ReconcilerConfig = {
     ...reader.serviceConfig(),
     namespace: reader.string('CASTELLAN_NAMESPACE', DEFAULT_NAMESPACE),
@@ -52,7 +60,8 @@ export function loadReconcilerConfig(env: Environment): ReconcilerConfig {
     gatewayTlsSecret: reader.string('CASTELLAN_GATEWAY_TLS_SECRET', 'castellan-gateway-tls'),
     caSecret: reader.string('CASTELLAN_CA_SECRET', 'castellan-ca'),
     evaluatorServiceAccount: reader.string('CASTELLAN_EVALUATOR_SERVICE_ACCOUNT', 'castellan-evaluator'),
-    evaluatorImage: reader.optional('CASTELLAN_EVALUATOR_IMAGE'),
+    evaluatorImage,
+    allowedImageRepositories: allowedImageRepositories(reader, evaluatorImage),
     readinessPort: reader.port('CASTELLAN_READINESS_PORT', DEFAULT_READINESS_PORT),
     resyncSeconds: reader.positiveInteger('CASTELLAN_RESYNC_SECONDS', DEFAULT_RESYNC_SECONDS),
     certificateCheckSeconds: reader.positiveInteger(
@@ -62,4 +71,38 @@ export function loadReconcilerConfig(env: Environment): ReconcilerConfig {
   };
   reader.check('reconciler', (message) => new ReconcilerError(ReconcilerErrorCode.ConfigInvalid, message));
   return Object.freeze(config);
+}
+
+/**
+ * `CASTELLAN_RECONCILER_ALLOWED_IMAGE_REPOSITORIES` (comma-separated), by default the repository of
+ * `CASTELLAN_EVALUATOR_IMAGE`. An explicit list must hold that repository too: the reconciler runs
+ * the evaluator image in place of Kubewarden's.
+ */
+function allowedImageRepositories(reader: EnvReader, evaluatorImage: string | undefined): string[] {
+  let ownRepository: string | undefined;
+  if (evaluatorImage !== undefined) {
+    try {
+      ownRepository = repositoryOf(parseImageReference(evaluatorImage));
+    } catch (error) {
+      reader.problems.push(`CASTELLAN_EVALUATOR_IMAGE: ${messageOf(error)}`);
+    }
+  }
+  const name = 'CASTELLAN_RECONCILER_ALLOWED_IMAGE_REPOSITORIES';
+  const listed = reader.optional(name);
+  if (listed === undefined) return ownRepository !== undefined ? [ownRepository] : [];
+  const repositories: string[] = [];
+  for (const entry of listed.split(',').map((item) => item.trim())) {
+    try {
+      if (entry !== '') repositories.push(parseRepository(entry));
+    } catch (error) {
+      reader.problems.push(`${name}: ${messageOf(error)}`);
+    }
+  }
+  if (repositories.length === 0) reader.problems.push(`${name} is set but names no repository`);
+  if (ownRepository !== undefined && !repositories.includes(ownRepository)) {
+    reader.problems.push(
+      `${name} must include ${ownRepository}, the repository of CASTELLAN_EVALUATOR_IMAGE`,
+    );
+  }
+  return repositories;
 }

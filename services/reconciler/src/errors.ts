@@ -6,6 +6,7 @@ export const ReconcilerErrorCode = {
   ConfigInvalid: 'CASTELLAN_RECONCILER_CONFIG_INVALID',
   LeaderElectionInvalid: 'CASTELLAN_RECONCILER_LEADER_ELECTION_INVALID',
   CertificateSecretFailed: 'CASTELLAN_RECONCILER_CERTIFICATE_SECRET_FAILED',
+  ImageReferenceInvalid: 'CASTELLAN_RECONCILER_IMAGE_REFERENCE_INVALID',
 } as const;
 
 export type ReconcilerErrorCode = (typeof ReconcilerErrorCode)[keyof typeof ReconcilerErrorCode];

@@ -4,7 +4,7 @@ import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { evaluatorDeploymentName, evaluatorWorkloadOf, isCastellanImage } from './evaluator-workload.js';
+import { evaluatorDeploymentName, evaluatorWorkloadOf } from './evaluator-workload.js';
 import type { EvaluatorWorkload, EvaluatorWorkloadOptions } from './evaluator-workload.js';
 import type { PolicyServer } from './policy-server.js';
 
@@ -23,7 +23,7 @@ const OWNER = {
 };
 const options: EvaluatorWorkloadOptions = {
   namespace: 'castellan',
-  evaluatorImage: 'registry.example.com/mirror/castellan:0.2.0',
+  image: CASTELLAN_IMAGE,
   evaluatorServiceAccount: 'castellan-evaluator',
   commonEnv: COMMON_ENV,
   owner: OWNER,
@@ -87,7 +87,6 @@ describe('evaluatorWorkloadOf', () => {
       'castellan.dev/pool': 'tenant-a',
     };
     const selector = { 'app.kubernetes.io/name': 'castellan-evaluator', 'castellan.dev/pool': 'tenant-a' };
-    expect(workload.imageSubstituted).toBeUndefined();
     expect(workload.deployment).toStrictEqual<V1Deployment>({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -216,7 +215,6 @@ describe('evaluatorWorkloadOf', () => {
       expect(pod).not.toHaveProperty(absent);
     }
     expect(workload).not.toHaveProperty('podDisruptionBudget');
-    expect(workload).not.toHaveProperty('imageSubstituted');
     validate(workload);
   });
 
@@ -240,30 +238,14 @@ describe('evaluatorWorkloadOf', () => {
     expect(containerOf(onlyContainer.deployment).securityContext).toStrictEqual(container);
   });
 
-  it('replaces a Kubewarden policy-server image with the configured Castellan image and says so', () => {
-    const workload = evaluatorWorkloadOf(policyServer({ image: KUBEWARDEN_IMAGE }), options);
-    expect(containerOf(workload.deployment).image).toBe(options.evaluatorImage);
-    expect(workload.imageSubstituted).toBe(
-      `spec.image "${KUBEWARDEN_IMAGE}" is not a Castellan image (its repository does not end in ` +
-        `/castellan), so the evaluators run "${options.evaluatorImage}" (CASTELLAN_EVALUATOR_IMAGE) ` +
-        `instead; set spec.image to a Castellan image such as "${options.evaluatorImage}".`,
-    );
+  it('runs the image it is given, whatever spec.image says', () => {
+    const decided = `registry.local:5000/castellan@sha256:${'a'.repeat(64)}`;
+    const workload = evaluatorWorkloadOf(policyServer({ image: KUBEWARDEN_IMAGE }), {
+      ...options,
+      image: decided,
+    });
+    expect(containerOf(workload.deployment).image).toBe(decided);
     validate(workload);
-  });
-
-  it('keeps a Castellan image even when another one is configured', () => {
-    const mirrored = 'registry.local:5000/castellan@sha256:' + 'a'.repeat(64);
-    const workload = evaluatorWorkloadOf(policyServer({ image: mirrored }), options);
-    expect(containerOf(workload.deployment).image).toBe(mirrored);
-    expect(workload).not.toHaveProperty('imageSubstituted');
-  });
-
-  it('keeps a foreign image when no evaluator image is configured', () => {
-    const withoutImage: EvaluatorWorkloadOptions = { ...options };
-    delete withoutImage.evaluatorImage;
-    const workload = evaluatorWorkloadOf(policyServer({ image: KUBEWARDEN_IMAGE }), withoutImage);
-    expect(containerOf(workload.deployment).image).toBe(KUBEWARDEN_IMAGE);
-    expect(workload).not.toHaveProperty('imageSubstituted');
   });
 
   it('orders env as pool, common, user, keeping only the last entry of each name', () => {
@@ -391,21 +373,5 @@ describe('evaluatorWorkloadOf', () => {
     expect(() => new Deployment(brokenDeployment as never).validate()).toThrow();
     const brokenBudget = { ...podDisruptionBudget, spec: { ...podDisruptionBudget?.spec, selector: 'pool' } };
     expect(() => new PodDisruptionBudget(brokenBudget as never).validate()).toThrow();
-  });
-});
-
-describe('isCastellanImage', () => {
-  it.each([
-    ['ghcr.io/castellan-dev/castellan:0.1.0', true],
-    ['ghcr.io/castellan-dev/castellan', true],
-    [`registry.local:5000/mirror/castellan@sha256:${'0'.repeat(64)}`, true],
-    ['localhost:5000/castellan:dev', true],
-    ['castellan:dev', true],
-    ['ghcr.io/kubewarden/policy-server:v1.20.0', false],
-    ['ghcr.io/castellan-dev/castellan-tools:0.1.0', false],
-    ['ghcr.io/castellan/policy-server:castellan', false],
-    ['registry.local:5000/notcastellan:1', false],
-  ])('%s → %s', (image, expected) => {
-    expect(isCastellanImage(image)).toBe(expected);
   });
 });

@@ -58,8 +58,8 @@ export interface PolicyServerOwner {
 export interface EvaluatorWorkloadOptions {
   /** The reconciler's namespace, where the evaluators run. */
   namespace: string;
-  /** `CASTELLAN_EVALUATOR_IMAGE`: replaces a `spec.image` that is not a Castellan image. */
-  evaluatorImage?: string;
+  /** The image the evaluators run: `spec.image` once allowed, or its substitute (evaluator-image.ts). */
+  image: string;
   /** `CASTELLAN_EVALUATOR_SERVICE_ACCOUNT`: used when `spec.serviceAccountName` is empty. */
   evaluatorServiceAccount: string;
   /** The reconciler's own `CASTELLAN_NATS_URL`, `CASTELLAN_JETSTREAM_REPLICAS`, `CASTELLAN_LOG_LEVEL`. */
@@ -72,27 +72,11 @@ export interface EvaluatorWorkload {
   deployment: V1Deployment;
   /** Only when the PolicyServer sets `minAvailable` or `maxUnavailable`. */
   podDisruptionBudget?: V1PodDisruptionBudget;
-  /** Why `spec.image` was not used, for a status condition; unset when it was. */
-  imageSubstituted?: string;
 }
 
 /** Name of the Deployment (and PodDisruptionBudget) of an evaluator pool. */
 export function evaluatorDeploymentName(pool: string): string {
   return `${EVALUATOR_NAME}-${pool}`;
-}
-
-/**
- * Whether an image reference names a Castellan image. The rule: its repository (the reference
- * without digest and tag) ends in `/castellan`, whatever the registry or organisation, so
- * `ghcr.io/castellan-dev/castellan:0.1.0` and a mirror such as `registry.local:5000/castellan@sha256:…`
- * qualify, as does a bare `castellan:dev` (`docker.io/library/castellan`). Kubewarden's
- * `ghcr.io/kubewarden/policy-server:v1.x` does not.
- */
-export function isCastellanImage(image: string): boolean {
-  const [named = ''] = image.split('@');
-  const tagAt = named.indexOf(':', named.lastIndexOf('/') + 1);
-  const repository = tagAt === -1 ? named : named.slice(0, tagAt);
-  return `/${repository}`.endsWith('/castellan');
 }
 
 /**
@@ -116,7 +100,6 @@ export function evaluatorWorkloadOf(
     'app.kubernetes.io/part-of': 'castellan',
   };
   const labels = { ...spec.labels, ...ownLabels };
-  const image = imageOf(spec.image, options.evaluatorImage);
 
   const deployment: V1Deployment = {
     apiVersion: 'apps/v1',
@@ -137,7 +120,7 @@ export function evaluatorWorkloadOf(
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
         metadata: { labels: { ...labels }, ...annotationsOf(spec) },
-        spec: podSpecOf(pool, spec, image.image, options),
+        spec: podSpecOf(pool, spec, options),
       },
     },
   };
@@ -147,34 +130,13 @@ export function evaluatorWorkloadOf(
     labels: { ...ownLabels },
     ownerReferences: [ownerReferenceOf(options.owner)],
   });
-  return {
-    deployment,
-    ...(podDisruptionBudget !== undefined ? { podDisruptionBudget } : {}),
-    ...(image.substituted !== undefined ? { imageSubstituted: image.substituted } : {}),
-  };
+  return { deployment, ...(podDisruptionBudget !== undefined ? { podDisruptionBudget } : {}) };
 }
 
-/** `spec.image`, or the configured Castellan image in place of a foreign one. */
-function imageOf(image: string, evaluatorImage?: string): { image: string; substituted?: string } {
-  if (isCastellanImage(image) || evaluatorImage === undefined) return { image };
-  return {
-    image: evaluatorImage,
-    substituted:
-      `spec.image "${image}" is not a Castellan image (its repository does not end in /castellan), ` +
-      `so the evaluators run "${evaluatorImage}" (CASTELLAN_EVALUATOR_IMAGE) instead; ` +
-      `set spec.image to a Castellan image such as "${evaluatorImage}".`,
-  };
-}
-
-function podSpecOf(
-  pool: string,
-  spec: PolicyServerSpec,
-  image: string,
-  options: EvaluatorWorkloadOptions,
-): V1PodSpec {
+function podSpecOf(pool: string, spec: PolicyServerSpec, options: EvaluatorWorkloadOptions): V1PodSpec {
   const container: V1Container = {
     name: EVALUATOR_CONTAINER,
-    image,
+    image: options.image,
     command: ['node', 'services/evaluator/dist/main.js'],
     workingDir: APP_DIR,
     env: evaluatorEnvOf(pool, options.commonEnv, spec.env ?? []),

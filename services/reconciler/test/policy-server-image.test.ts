@@ -1,0 +1,130 @@
+// The reconciler in-process on a real nats-server, against the in-memory Kubernetes API fake: a
+// PolicyServer whose image is not from an allowed repository gets a condition saying so, and no
+// evaluator Deployment runs that image.
+import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startKubeApi } from '../../../test/harness/kube-api/index.js';
+import type { KubeApi } from '../../../test/harness/kube-api/index.js';
+import { startNatsServer } from '../../../test/harness/nats.js';
+import type { NatsServer } from '../../../test/harness/nats.js';
+import { buildReconciler } from '../src/app.js';
+import type { Reconciler } from '../src/app.js';
+import { loadReconcilerConfig } from '../src/config.js';
+import type { Condition } from '../src/policy-resources.js';
+
+const NAMESPACE = 'castellan';
+const GROUP = 'policies.castellan.dev/v1';
+const ALLOWED_IMAGE = `ghcr.io/castellan-dev/castellan@sha256:${'ab'.repeat(32)}`;
+
+function policyServer(name: string, image: string): KubernetesObject & { spec: object } {
+  return { apiVersion: GROUP, kind: 'PolicyServer', metadata: { name }, spec: { image, replicas: 0 } };
+}
+
+describe('PolicyServer images (in-memory Kubernetes API fake)', () => {
+  let api: KubeApi;
+  let nats: NatsServer;
+  let nc: NatsConnection;
+  let objects: KubernetesObjectApi;
+  let reconciler: Reconciler;
+
+  beforeAll(async () => {
+    api = await startKubeApi();
+    api.store.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
+    nats = await startNatsServer();
+    nc = await nats.connect({ role: 'control' });
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(api.kubeconfig);
+    objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+    const config = loadReconcilerConfig({
+      ...(await nats.serviceEnv({ role: 'control' })),
+      CASTELLAN_NAMESPACE: NAMESPACE,
+      CASTELLAN_READINESS_PORT: '0',
+      // The allow-list is left to its default: this image's repository.
+      CASTELLAN_EVALUATOR_IMAGE: 'ghcr.io/castellan-dev/castellan:test',
+    });
+    reconciler = buildReconciler({
+      nc,
+      kubeConfig,
+      config,
+      logger: pino({ level: 'silent' }),
+      onLeadershipLost: () => undefined,
+    });
+    await reconciler.ready;
+  });
+
+  afterAll(async () => {
+    await reconciler?.stop();
+    await nc?.close();
+    await nats?.stop();
+    await api?.stop();
+  });
+
+  const find = (apiVersion: string, kind: string, name: string, namespace?: string) => {
+    const type = api.registry.byKind(apiVersion, kind);
+    if (!type) throw new Error(`${kind} not served`);
+    return api.store.find(type, namespace, name);
+  };
+  const deploymentImage = (pool: string) =>
+    (
+      find('apps/v1', 'Deployment', `castellan-evaluator-${pool}`, NAMESPACE) as
+        { spec: { template: { spec: { containers: { image: string }[] } } } } | undefined
+    )?.spec.template.spec.containers[0]?.image;
+  const deploymentCondition = (name: string) =>
+    (find(GROUP, 'PolicyServer', name)?.status as { conditions?: Condition[] } | undefined)?.conditions?.find(
+      (condition) => condition.type === 'DeploymentReconciled',
+    );
+  const waitFor = async <T>(what: string, probe: () => T | undefined): Promise<T> => {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const value = probe();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sleep(50);
+    }
+  };
+  const refusal = (name: string) =>
+    waitFor(`PolicyServer ${name} to say its image is refused`, () => {
+      const condition = deploymentCondition(name);
+      return condition?.reason === 'ImageRefused' ? condition : undefined;
+    });
+
+  it('runs an image of an allowed repository', async () => {
+    await objects.create(policyServer('allowed', ALLOWED_IMAGE));
+    expect(await waitFor('the allowed Deployment', () => deploymentImage('allowed'))).toBe(ALLOWED_IMAGE);
+    expect(deploymentCondition('allowed')).toMatchObject({
+      status: 'True',
+      reason: 'ReconciliationSucceeded',
+    });
+  });
+
+  it('creates no Deployment for an image whose name only ends like an allowed repository', async () => {
+    const image = 'evil.io/ghcr.io/castellan-dev/castellan:v1';
+    await objects.create(policyServer('foreign', image));
+    const condition = await refusal('foreign');
+    expect(condition).toMatchObject({
+      status: 'False',
+      message:
+        `spec.image "${image}" is refused: its repository evil.io/ghcr.io/castellan-dev/castellan is not in ` +
+        "the reconciler's allow-list (ghcr.io/castellan-dev/castellan). Name an image of an allowed " +
+        'repository, or add evil.io/ghcr.io/castellan-dev/castellan to ' +
+        'CASTELLAN_RECONCILER_ALLOWED_IMAGE_REPOSITORIES on the reconciler. Until then the evaluator ' +
+        'Deployment is neither created nor changed.',
+    });
+    expect(deploymentImage('foreign')).toBeUndefined();
+  });
+
+  it('leaves the Deployment as it is when a PolicyServer changes to a refused image', async () => {
+    const current = await objects.read(policyServer('allowed', ALLOWED_IMAGE) as never);
+    await objects.replace({
+      ...current,
+      spec: { image: 'ghcr.io/castellan-dev/castellan-evil:v1', replicas: 0 },
+    } as KubernetesObject);
+    const condition = await refusal('allowed');
+    expect(condition.message).toContain('its repository ghcr.io/castellan-dev/castellan-evil is not in');
+    expect(deploymentImage('allowed')).toBe(ALLOWED_IMAGE);
+  });
+});
