@@ -8,28 +8,32 @@ import type { FetchReply, FetchRequest } from './fetch.js';
 describe('FetchRequest', () => {
   it.each<FetchRequest>([
     { url: 'registry://127.0.0.1:5000/policies/pod-privileged:v1' },
-    {
-      url: 'https://example.test/policy.wasm',
-      sources: {
-        insecureSources: ['registry.dev.lan:5001'],
-        sourceAuthorities: {
-          'registry.pre.lan:5001': ['-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'],
-        },
-      },
-    },
+    { url: 'https://example.test/policy.wasm' },
   ])('round-trips %j', (request) => {
     expect(decodeFetchRequest(encodeFetchRequest(request))).toEqual(request);
+  });
+
+  const sources = { insecureSources: ['registry.dev.lan:5001'], sourceAuthorities: {} };
+
+  it('encodes the URL alone, so a caller holding per-pool sources cannot send them', () => {
+    const request = { url: 'registry://registry.dev.lan:5001/p:v1', sources };
+    expect(decodeFetchRequest(encodeFetchRequest(request))).toEqual({ url: request.url });
+  });
+
+  it('refuses a request that carries sources, as an earlier sender would send them', () => {
+    expect(() => decodeFetchRequest(encode({ v: PROTO_VERSION, url: 'x', sources }))).toThrow(
+      expect.objectContaining({
+        code: ProtoErrorCode.MessageInvalid,
+        message:
+          "FetchRequest.sources: a request cannot carry sources; insecure sources and CAs come from the fetcher's own sources.yml",
+      }),
+    );
   });
 
   it('names the field that is wrong', () => {
     expect(() => decodeFetchRequest(encode({ v: PROTO_VERSION, url: 42 }))).toThrow(
       'FetchRequest.url: expected a string',
     );
-    expect(() =>
-      decodeFetchRequest(
-        encode({ v: PROTO_VERSION, url: 'x', sources: { insecureSources: 'h', sourceAuthorities: {} } }),
-      ),
-    ).toThrow('FetchRequest.sources.insecureSources: expected a list of strings');
   });
 
   it('refuses a version it does not speak, saying which side to upgrade', () => {

@@ -1,15 +1,15 @@
 import { decodeMessage, encodeMessage } from './codec.js';
 import type { MessageFields } from './codec.js';
+import { ProtoError, ProtoErrorCode } from './errors.js';
 import type { WireError } from './errors.js';
-import { readRegistrySources } from './registry-sources.js';
-import type { RegistrySources } from './registry-sources.js';
 
-/** Asks a fetcher to make sure a module is in the module store (`Subject.Fetch`). */
+/**
+ * Asks a fetcher to make sure a module is in the module store (`Subject.Fetch`). How the fetcher
+ * connects (insecure sources, CAs) is its own configuration, never the requester's.
+ */
 export interface FetchRequest {
   /** `registry://…`, `https://…`, `http://…` or `file:///…` (a schemeless reference means `registry://`). */
   url: string;
-  /** Per-request sources (a pool's insecure sources and CAs); the fetcher's own when absent. */
-  sources?: RegistrySources;
 }
 
 /** A module that is in the module store, as a fetcher reports it. */
@@ -27,17 +27,21 @@ export interface FetchedModule {
 
 export type FetchReply = { ok: true; module: FetchedModule } | { ok: false; error: WireError };
 
+/** Encodes the URL alone, whatever else the object carries. */
 export function encodeFetchRequest(request: FetchRequest): Uint8Array {
-  return encodeMessage(request);
+  return encodeMessage({ url: request.url });
 }
 
 export function decodeFetchRequest(bytes: Uint8Array): FetchRequest {
   const reader = decodeMessage(bytes, 'FetchRequest');
-  const sources = reader.optionalObject('sources');
-  return {
-    url: reader.string('url'),
-    ...(sources ? { sources: readRegistrySources(sources) } : {}),
-  };
+  // Earlier senders could lower a fetcher's TLS checks per request; refused loudly, not ignored.
+  if (reader.has('sources')) {
+    throw new ProtoError(
+      ProtoErrorCode.MessageInvalid,
+      "FetchRequest.sources: a request cannot carry sources; insecure sources and CAs come from the fetcher's own sources.yml",
+    );
+  }
+  return { url: reader.string('url') };
 }
 
 export function encodeFetchReply(reply: FetchReply): Uint8Array {

@@ -4,10 +4,10 @@ import {
   encodePolicyConfig,
   GROUP_MEMBER_NAME_PATTERN,
   policyKey,
-  poolPoliciesFilter,
+  poolKeyFilter,
   toWireError,
 } from '@castellan/proto';
-import type { GroupMemberConfig, PolicyConfig, RegistrySources, WireError } from '@castellan/proto';
+import type { GroupMemberConfig, PolicyConfig, WireError } from '@castellan/proto';
 import { ControlError, ControlErrorCode } from './errors.js';
 import { openKvBucket } from '@castellan/service-host';
 import type { KV } from '@nats-io/kv';
@@ -39,12 +39,8 @@ export class PolicyPublisher {
     return new PolicyPublisher(await openKvBucket(nc, Bucket.Policies, replicas), fetcher);
   }
 
-  async publish(
-    pool: string,
-    desired: DesiredPolicy[],
-    sources?: RegistrySources,
-  ): Promise<PublishOutcome[]> {
-    const outcomes = await Promise.all(desired.map((policy) => this.publishOne(pool, policy, sources)));
+  async publish(pool: string, desired: DesiredPolicy[]): Promise<PublishOutcome[]> {
+    const outcomes = await Promise.all(desired.map((policy) => this.publishOne(pool, policy)));
     const wanted = new Set(desired.map((policy) => policyKey(pool, policy.policyId)));
     for (const key of await this.keysOf(pool)) {
       if (wanted.has(key)) continue;
@@ -54,17 +50,13 @@ export class PolicyPublisher {
     return outcomes;
   }
 
-  private async publishOne(
-    pool: string,
-    policy: DesiredPolicy,
-    sources: RegistrySources | undefined,
-  ): Promise<PublishOutcome> {
+  private async publishOne(pool: string, policy: DesiredPolicy): Promise<PublishOutcome> {
     const { policyId } = policy;
     try {
       const config: PolicyConfig = {
         policyId,
         pool,
-        ...(await this.fetchModules(policy, sources)),
+        ...(await this.fetchModules(policy)),
         settings: policy.group ? {} : policy.settings,
         policyMode: policy.policyMode,
         allowedToMutate: policy.group ? false : policy.allowedToMutate,
@@ -94,12 +86,9 @@ export class PolicyPublisher {
   }
 
   /** The module of a policy, or the module of every member of a group. */
-  private async fetchModules(
-    policy: DesiredPolicy,
-    sources: RegistrySources | undefined,
-  ): Promise<Pick<PolicyConfig, 'module' | 'group'>> {
+  private async fetchModules(policy: DesiredPolicy): Promise<Pick<PolicyConfig, 'module' | 'group'>> {
     const fetch = async (url: string) => {
-      const module = await this.fetcher.fetch({ url, ...(sources ? { sources } : {}) });
+      const module = await this.fetcher.fetch({ url });
       return { url: module.url, sha256: module.sha256 };
     };
     const { moduleUrl, group } = policy;
@@ -149,7 +138,7 @@ export class PolicyPublisher {
 
   private async keysOf(pool: string): Promise<string[]> {
     const keys: string[] = [];
-    for await (const key of await this.kv.keys(poolPoliciesFilter(pool))) keys.push(key);
+    for await (const key of await this.kv.keys(poolKeyFilter(pool))) keys.push(key);
     return keys;
   }
 }

@@ -1,6 +1,8 @@
 import { rootCertificates } from 'node:tls';
 import { Agent, ProxyAgent } from 'undici';
 import type { Dispatcher } from 'undici';
+import { LruMap } from './lru-map.js';
+import type { NetworkAccess } from './network-access.js';
 import { proxyFor } from './proxies.js';
 import type { ProxySettings } from './proxies.js';
 import type { SourcesConfig } from './sources.js';
@@ -11,6 +13,12 @@ export type ConnectionMode = 'https' | 'https-unverified' | 'http';
 const CONNECT_TIMEOUT_MS = 10_000;
 /** Bounds a stalled registry: no headers, or no body bytes, for this long fails the attempt. */
 const IDLE_TIMEOUT_MS = 30_000;
+/**
+ * How many hosts a client keeps connections, working modes and registry tokens for. Requests
+ * naming ever more hosts cannot grow these without bound: the least recently used host is
+ * forgotten (its connections closed once their requests end) and starts afresh if asked again.
+ */
+export const MAX_REMEMBERED_HOSTS = 256;
 
 /**
  * Applies sources.yml to connections (spec §5.3): HTTPS with the host's extra CAs on top of the
@@ -20,14 +28,20 @@ export class SourceConnections {
   readonly #insecure: Set<string>;
   readonly #authorities: Map<string, string[]>;
   readonly #proxies: ProxySettings;
-  readonly #dispatchers = new Map<string, Dispatcher>();
+  readonly #access: NetworkAccess | undefined;
+  // Closing waits for the requests in flight, so a host forgotten mid-download finishes it.
+  readonly #dispatchers = new LruMap<string, Dispatcher>(MAX_REMEMBERED_HOSTS, (dispatcher) => {
+    dispatcher.close().catch(() => undefined);
+  });
 
-  constructor(sources: SourcesConfig, proxies: ProxySettings) {
+  /** `access`: which addresses may be connected to; every address when absent. */
+  constructor(sources: SourcesConfig, proxies: ProxySettings, access?: NetworkAccess) {
     this.#insecure = new Set(sources.insecureSources.map((host) => host.toLowerCase()));
     this.#authorities = new Map(
       Object.entries(sources.sourceAuthorities).map(([host, pems]) => [host.toLowerCase(), pems]),
     );
     this.#proxies = proxies;
+    this.#access = access;
   }
 
   /** The modes to try for a URL, in order. An `http:` URL is plain HTTP, as its author asked. */
@@ -43,8 +57,10 @@ export class SourceConnections {
     return target;
   }
 
-  dispatcherFor(target: URL, mode: ConnectionMode): Dispatcher {
+  /** The dispatcher that reaches `target` in `mode`; refuses a restricted host a proxy would reach. */
+  async dispatcherFor(target: URL, mode: ConnectionMode): Promise<Dispatcher> {
     const proxy = proxyFor(target, this.#proxies);
+    if (proxy !== undefined) await this.#access?.checkProxiedHost(target.hostname);
     const key = `${mode} ${target.host} ${proxy ?? ''}`;
     let dispatcher = this.#dispatchers.get(key);
     if (!dispatcher) {
@@ -55,8 +71,7 @@ export class SourceConnections {
   }
 
   async close(): Promise<void> {
-    const dispatchers = [...this.#dispatchers.values()];
-    this.#dispatchers.clear();
+    const dispatchers = this.#dispatchers.clear();
     await Promise.all(dispatchers.map((dispatcher) => dispatcher.close()));
   }
 
@@ -71,6 +86,7 @@ export class SourceConnections {
     if (proxy !== undefined) {
       return new ProxyAgent({ uri: proxy, requestTls: tls, ...timeouts });
     }
-    return new Agent({ connect: { ...tls, timeout: CONNECT_TIMEOUT_MS }, ...timeouts });
+    const connect = { ...tls, timeout: CONNECT_TIMEOUT_MS };
+    return new Agent({ connect: this.#access?.connector(connect) ?? connect, ...timeouts });
   }
 }

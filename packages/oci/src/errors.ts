@@ -23,6 +23,8 @@ export const OciErrorCode = {
   InvalidWasm: 'CASTELLAN_OCI_INVALID_WASM',
   TooLarge: 'CASTELLAN_OCI_TOO_LARGE',
   FileUnreadable: 'CASTELLAN_OCI_FILE_UNREADABLE',
+  AddressNotAllowed: 'CASTELLAN_OCI_ADDRESS_NOT_ALLOWED',
+  NetworkInvalid: 'CASTELLAN_OCI_NETWORK_INVALID',
 } as const;
 
 export type OciErrorCode = (typeof OciErrorCode)[keyof typeof OciErrorCode];

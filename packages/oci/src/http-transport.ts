@@ -1,9 +1,11 @@
 import { request as undiciRequest } from 'undici';
 import type { Dispatcher } from 'undici';
 import { abandon } from './body-reader.js';
+import { MAX_REMEMBERED_HOSTS } from './connections.js';
 import type { ConnectionMode, SourceConnections } from './connections.js';
 import { messageOf } from '@castellan/proto';
 import { OciError, OciErrorCode } from './errors.js';
+import { LruMap } from './lru-map.js';
 import { registryErrorDetail, statusError } from './request-subject.js';
 import type { CredentialState, RequestSubject } from './request-subject.js';
 import { backoffDelay, isRetryableStatus, isTlsError, isTransientNetworkError, sleep } from './retry.js';
@@ -56,7 +58,7 @@ class ConnectionFailure extends Error {
  */
 export class HttpTransport {
   /** The mode that last got an HTTP answer from a host; later requests use it directly. */
-  readonly #workingMode = new Map<string, ConnectionMode>();
+  readonly #workingMode = new LruMap<string, ConnectionMode>(MAX_REMEMBERED_HOSTS);
 
   constructor(
     private readonly connections: SourceConnections,
@@ -98,7 +100,6 @@ export class HttpTransport {
     retries: boolean,
   ): Promise<T> {
     const url = this.connections.urlFor(request.url, mode);
-    const dispatcher = this.connections.dispatcherFor(url, mode);
     const maxAttempts = retries ? Math.max(1, this.retryPolicy.attempts) : 1;
     const auth = request.auth?.authenticator.registry === url.host ? request.auth : undefined;
     let attempt = 0;
@@ -108,6 +109,8 @@ export class HttpTransport {
       const authorization = auth?.authenticator.authorization(auth.scope);
       let response: Dispatcher.ResponseData;
       try {
+        // Asked for on each attempt: a host forgotten meanwhile has had its dispatcher closed.
+        const dispatcher = await this.connections.dispatcherFor(url, mode);
         response = await undiciRequest(url, {
           dispatcher,
           method: request.method,
@@ -115,6 +118,8 @@ export class HttpTransport {
           ...(request.body && { body: request.body }),
         });
       } catch (error) {
+        // A refused address is final: neither retried nor tried in another mode.
+        if (error instanceof OciError) throw error;
         if (isTransientNetworkError(error) && attempt < maxAttempts) {
           await sleep(backoffDelay(this.retryPolicy, attempt));
           continue;

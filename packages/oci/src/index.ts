@@ -23,6 +23,7 @@ export { manifestAnnotations } from './annotations.js';
 export { MediaType } from './manifest.js';
 export { loadSources, DEFAULT_SOURCES } from './sources.js';
 export type { SourcesConfig } from './sources.js';
+export { networkProblem } from './network-access.js';
 export { proxiesFromEnv } from './proxies.js';
 export type { ProxySettings } from './proxies.js';
 export { loadDockerCredentials, ANONYMOUS_CREDENTIALS } from './credentials.js';

@@ -1,5 +1,5 @@
 import type { ProgressListener } from './body-reader.js';
-import { SourceConnections } from './connections.js';
+import { MAX_REMEMBERED_HOSTS, SourceConnections } from './connections.js';
 import { sha256Hex } from '@castellan/proto';
 import { ANONYMOUS_CREDENTIALS } from './credentials.js';
 import type { RegistryCredentials } from './credentials.js';
@@ -7,8 +7,10 @@ import { OciError, OciErrorCode } from './errors.js';
 import { readFileModule } from './file-module.js';
 import { HttpTransport } from './http-transport.js';
 import { downloadHttpModule } from './https-module.js';
+import { LruMap } from './lru-map.js';
 import { formatModuleUrl, parseModuleUrl } from './module-url.js';
 import type { ModuleUrl } from './module-url.js';
+import { NetworkAccess } from './network-access.js';
 import { formatOciReference } from './oci-reference.js';
 import type { OciReference } from './oci-reference.js';
 import { pullPolicy, pushPolicy, resolvePolicy } from './policy-artifact.js';
@@ -36,6 +38,12 @@ export interface ModuleDistributionOptions {
   retry?: Partial<RetryPolicy>;
   /** Modules larger than this are refused while downloading; default 64 MiB. */
   maxModuleBytes?: number;
+  /**
+   * When set, loopback, link-local, unspecified and private addresses are refused (registries
+   * and web servers alike, redirects included) except within these CIDR networks. Default: every
+   * address is reached, as a command-line user expects of their own machine.
+   */
+  allowedNetworks?: readonly string[];
 }
 
 /** A module URL resolved without downloading the module. */
@@ -88,11 +96,15 @@ export class ModuleDistributionClient {
   readonly #credentials: RegistryCredentials;
   readonly #retry: RetryPolicy;
   readonly #maxModuleBytes: number;
-  readonly #authenticators = new Map<string, RegistryAuthenticator>();
+  readonly #authenticators = new LruMap<string, RegistryAuthenticator>(MAX_REMEMBERED_HOSTS);
 
   constructor(options: ModuleDistributionOptions = {}) {
     this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-    this.#connections = new SourceConnections(options.sources ?? DEFAULT_SOURCES, options.proxies ?? {});
+    this.#connections = new SourceConnections(
+      options.sources ?? DEFAULT_SOURCES,
+      options.proxies ?? {},
+      options.allowedNetworks && new NetworkAccess(options.allowedNetworks),
+    );
     this.#transport = new HttpTransport(this.#connections, this.#retry);
     this.#credentials = options.credentials ?? ANONYMOUS_CREDENTIALS;
     this.#maxModuleBytes = options.maxModuleBytes ?? DEFAULT_MAX_MODULE_BYTES;

@@ -4,6 +4,7 @@ import { CastellanError } from '@castellan/proto';
 export const FetchErrorCode = {
   ConfigInvalid: 'CASTELLAN_FETCH_CONFIG_INVALID',
   Failed: 'CASTELLAN_FETCH_FAILED',
+  FileNotAllowed: 'CASTELLAN_FETCH_FILE_NOT_ALLOWED',
 } as const;
 
 export type FetchErrorCode = (typeof FetchErrorCode)[keyof typeof FetchErrorCode];

@@ -16,6 +16,8 @@ export interface ModuleFetcherDeps {
 /**
  * Makes sure a module URL's bytes are in the module store and says which module it is.
  *
+ * - A URL the source may not read (a file outside the file roots) is refused first, so that not
+ *   even the module index answers for it.
  * - A URL fetched before is answered from the module index without asking its source again,
  *   unless the URL is mutable (`:latest`), which is resolved on every fetch as Kubewarden does.
  * - A resolved digest already in the store is not downloaded again.
@@ -29,20 +31,20 @@ export class ModuleFetcher {
 
   constructor(private readonly deps: ModuleFetcherDeps) {}
 
-  fetch(request: FetchRequest): Promise<FetchedModule> {
-    const key = JSON.stringify([request.url, request.sources ?? null]);
-    return this.coalescer.run(key, () => this.resolve(request));
+  fetch({ url }: FetchRequest): Promise<FetchedModule> {
+    return this.coalescer.run(url, () => this.resolve(url));
   }
 
-  private async resolve({ url, sources }: FetchRequest): Promise<FetchedModule> {
+  private async resolve(url: string): Promise<FetchedModule> {
     const { source, store, index, logger } = this.deps;
+    await source.admit(url);
     const known = await index.lookup(url);
     const knownIsStored = known !== undefined && (await store.stat(known.sha256)) !== undefined;
     if (known && knownIsStored && !source.isMutable(url)) return known;
 
     let located;
     try {
-      located = await source.locate(url, sources);
+      located = await source.locate(url);
     } catch (error) {
       if (known && knownIsStored && source.isUnavailable(error)) {
         logger.warn(
@@ -65,7 +67,7 @@ export class ModuleFetcher {
     } else {
       this.downloads += 1;
       logger.info({ url }, 'downloading module');
-      const downloaded = await source.download(url, sources);
+      const downloaded = await source.download(url);
       bytes = downloaded.bytes;
       manifestDigest = downloaded.manifestDigest ?? manifestDigest;
     }

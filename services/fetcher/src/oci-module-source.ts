@@ -5,28 +5,39 @@ import {
   OciErrorCode,
   parseModuleUrl,
 } from '@castellan/oci';
-import type { ModuleDistributionOptions, SourcesConfig } from '@castellan/oci';
-import type { RegistrySources } from '@castellan/proto';
+import type { ModuleDistributionOptions, ModuleUrl } from '@castellan/oci';
+import type { FileRoots } from './file-roots.js';
 import type { DownloadedModule, LocatedModule, ModuleSource } from './module-source.js';
 
+/** The fetcher's client options: which restricted networks it may reach is always stated. */
+export type FetcherDistributionOptions = ModuleDistributionOptions & { allowedNetworks: readonly string[] };
+
 /**
- * The fetcher's modules come from OCI registries, web servers and files through the OCI client.
- * A request may carry its own sources (a pool's insecure hosts and CAs); each distinct set gets
- * its own client, since connection settings are per client.
+ * The fetcher's modules come from OCI registries, web servers and files through one OCI client,
+ * configured by the fetcher alone (sources.yml, allowed networks); files only under its file roots.
  */
 export class OciModuleSource implements ModuleSource {
-  private readonly clients = new Map<string, ModuleDistributionClient>();
+  private readonly client: ModuleDistributionClient;
 
-  constructor(private readonly options: ModuleDistributionOptions) {}
+  constructor(
+    options: FetcherDistributionOptions,
+    private readonly fileRoots: FileRoots,
+  ) {
+    this.client = new ModuleDistributionClient(options);
+  }
 
-  async locate(url: string, sources: RegistrySources | undefined): Promise<LocatedModule | undefined> {
-    const resolved = await this.client(sources).resolve(url);
+  async admit(url: string): Promise<void> {
+    await this.readable(url);
+  }
+
+  async locate(url: string): Promise<LocatedModule | undefined> {
+    const resolved = await this.client.resolve(url);
     if (resolved.scheme !== 'registry') return undefined;
     return { sha256: resolved.sha256, manifestDigest: resolved.manifestDigest };
   }
 
-  async download(url: string, sources: RegistrySources | undefined): Promise<DownloadedModule> {
-    const { bytes, manifestDigest } = await this.client(sources).download(url);
+  async download(url: string): Promise<DownloadedModule> {
+    const { bytes, manifestDigest } = await this.client.download(await this.readable(url));
     return { bytes, ...(manifestDigest !== undefined ? { manifestDigest } : {}) };
   }
 
@@ -39,18 +50,14 @@ export class OciModuleSource implements ModuleSource {
     return error instanceof OciError && error.code === OciErrorCode.RegistryUnavailable;
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.clients.values()].map((client) => client.close()));
+  close(): Promise<void> {
+    return this.client.close();
   }
 
-  private client(sources: RegistrySources | undefined): ModuleDistributionClient {
-    const key = sources ? JSON.stringify(sources) : '';
-    let client = this.clients.get(key);
-    if (!client) {
-      const own: SourcesConfig | undefined = sources ?? this.options.sources;
-      client = new ModuleDistributionClient({ ...this.options, ...(own ? { sources: own } : {}) });
-      this.clients.set(key, client);
-    }
-    return client;
+  /** The URL to read: a file by the real path its root check resolved, so no link is followed after. */
+  private async readable(url: string): Promise<ModuleUrl> {
+    const parsed = parseModuleUrl(url);
+    if (parsed.scheme !== 'file') return parsed;
+    return { scheme: 'file', path: await this.fileRoots.resolve(parsed.path, url) };
   }
 }

@@ -1,7 +1,6 @@
 import { ControlErrorCode } from '@castellan/control';
 import type { EvaluatorDirectory, PolicyPublisher, PublishOutcome } from '@castellan/control';
 import type { DesiredPolicy } from '@castellan/control';
-import type { RegistrySources } from '@castellan/proto';
 import type {
   KubernetesObject,
   ObjectCache,
@@ -16,6 +15,7 @@ import { withTransitions } from './conditions.js';
 import type { ConditionState } from './conditions.js';
 import type { ReconcilerConfig } from './config.js';
 import { desiredPolicyOf, poolOf } from './desired-policy.js';
+import { evaluatorImageOf } from './evaluator-image.js';
 import { evaluatorWorkloadOf } from './evaluator-workload.js';
 import type { AnyPolicy, PolicyStatus } from './policy-resources.js';
 import type { PolicyServer } from './policy-server.js';
@@ -115,7 +115,7 @@ export class PoolReconciler {
       });
     }
 
-    const outcomes = await this.publish(pool, desired, policyServer);
+    const outcomes = await this.publish(pool, desired);
     let pending = false;
     let failed = false;
     for (const { policy, desired: wanted } of desired) {
@@ -189,19 +189,14 @@ export class PoolReconciler {
   private async publish(
     pool: string,
     desired: { desired: DesiredPolicy }[],
-    policyServer: PolicyServer | undefined,
   ): Promise<Map<string, PublishOutcome>> {
     const policies = desired.map((entry) => entry.desired);
-    const sources: RegistrySources = {
-      insecureSources: policyServer?.spec.insecureSources ?? [],
-      sourceAuthorities: policyServer?.spec.sourceAuthorities ?? {},
-    };
-    const key = JSON.stringify([policies, sources]);
+    const key = JSON.stringify(policies);
     const previous = this.publications.get(pool);
     const fresh = previous && Date.now() - previous.at < this.options.config.resyncSeconds * 1000;
     const failedBefore = previous && [...previous.outcomes.values()].some((o) => o.result === 'failed');
     if (previous?.key === key && fresh && !failedBefore) return previous.outcomes;
-    const outcomes = await this.options.publisher.publish(pool, policies, sources);
+    const outcomes = await this.options.publisher.publish(pool, policies);
     for (const outcome of outcomes) {
       if (outcome.result !== 'unchanged') {
         this.options.logger.info(
@@ -310,12 +305,31 @@ export class PoolReconciler {
     this.options.logger.info({ webhook: name, kind }, 'webhook withdrawn');
   }
 
-  /** The evaluator Deployment (and PodDisruptionBudget) of a PolicyServer, and its status. */
+  /**
+   * The evaluator Deployment (and PodDisruptionBudget) of a PolicyServer, and its status. A
+   * PolicyServer whose image is refused gets only the status: its workload is left as it is.
+   */
   private async reconcileWorkload(policyServer: PolicyServer): Promise<void> {
-    const { cluster, view, config } = this.options;
+    const { cluster, view, config, logger } = this.options;
+    const image = evaluatorImageOf(policyServer.spec.image, config);
+    if (image.kind === 'refused') {
+      const refused: ConditionState = {
+        type: 'DeploymentReconciled',
+        status: 'False',
+        reason: 'ImageRefused',
+        message: image.message,
+      };
+      if (await this.writeServerStatus(policyServer, [refused])) {
+        logger.warn(
+          { pool: policyServer.metadata.name, reason: image.message },
+          'PolicyServer image refused',
+        );
+      }
+      return;
+    }
     const workload = evaluatorWorkloadOf(policyServer, {
       namespace: config.namespace,
-      ...(config.evaluatorImage !== undefined ? { evaluatorImage: config.evaluatorImage } : {}),
+      image: image.image,
       evaluatorServiceAccount: config.evaluatorServiceAccount,
       commonEnv: [
         { name: 'CASTELLAN_NATS_URL', value: config.natsUrl },
@@ -337,7 +351,7 @@ export class PoolReconciler {
       conditions.push(
         succeeded(
           'DeploymentReconciled',
-          workload.imageSubstituted ?? `evaluator Deployment ${name} is up to date`,
+          image.kind === 'substituted' ? image.message : `evaluator Deployment ${name} is up to date`,
         ),
       );
     } catch (error) {
@@ -359,6 +373,8 @@ export class PoolReconciler {
       failure ??= asError(error);
       conditions.push(failed('PodDisruptionBudgetReconciled', error));
     }
+    const sourcesNotice = perPoolSourcesNotice(policyServer);
+    if (sourcesNotice) conditions.push(sourcesNotice);
     await this.writeServerStatus(policyServer, conditions);
     if (failure) throw failure;
   }
@@ -378,13 +394,15 @@ export class PoolReconciler {
     await this.options.cluster.setStatus(asCastellan(policy), next);
   }
 
-  private async writeServerStatus(policyServer: PolicyServer, states: ConditionState[]): Promise<void> {
+  /** Writes the conditions when they changed; says whether it wrote. */
+  private async writeServerStatus(policyServer: PolicyServer, states: ConditionState[]): Promise<boolean> {
     const previous = policyServer.status?.conditions ?? [];
     const updated = withTransitions(states, previous, policyServer.metadata.generation, this.now());
     const kept = previous.filter((condition) => !states.some((state) => state.type === condition.type));
     const next = { conditions: [...kept, ...updated] };
-    if (isDeepStrictEqual(normalised(policyServer.status), normalised(next))) return;
+    if (isDeepStrictEqual(normalised(policyServer.status), normalised(next))) return false;
     await this.options.cluster.setStatus(asCastellan(policyServer), next);
+    return true;
   }
 
   private async removeFinalizer(object: AnyPolicy | PolicyServer): Promise<void> {
@@ -437,4 +455,22 @@ function publishFailureReason(code: string): string {
   if (code === ControlErrorCode.PolicyInvalid) return 'PolicyInvalid';
   if (code === ControlErrorCode.PublishFailed) return 'PublishFailed';
   return 'ModuleFetchFailed';
+}
+
+/**
+ * Kubewarden applies a PolicyServer's `insecureSources` and `sourceAuthorities` to that server's
+ * pulls. Castellan's fetcher serves every pool and takes registry trust from its own sources.yml
+ * only, never from a request (a requester must not be able to switch TLS verification off): the
+ * fields are said to be ignored rather than silently dropped.
+ */
+function perPoolSourcesNotice(policyServer: PolicyServer): ConditionState | undefined {
+  const { insecureSources = [], sourceAuthorities = {} } = policyServer.spec;
+  if (insecureSources.length === 0 && Object.keys(sourceAuthorities).length === 0) return undefined;
+  return {
+    type: 'SourcesIgnored',
+    status: 'True',
+    reason: 'FetcherOwnsSources',
+    message:
+      "insecureSources and sourceAuthorities are not applied per PolicyServer: list them in the fetcher's sources.yml (CASTELLAN_SOURCES_PATH)",
+  };
 }
