@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { BusAuthErrorCode } from '@castellan/bus-auth';
 import { ControlErrorCode } from '@castellan/control';
 import { EvaluatorErrorCode } from '@castellan/evaluator';
 import { FetchErrorCode } from '@castellan/fetcher';
@@ -21,6 +22,7 @@ const CODES_BY_PREFIX: Record<string, Record<string, string>> = {
   CASTELLAN_EVAL_: EvaluatorErrorCode,
   CASTELLAN_GATEWAY_: GatewayErrorCode,
   CASTELLAN_RECONCILER_: ReconcilerErrorCode,
+  CASTELLAN_BUS_: BusAuthErrorCode,
 };
 
 describe('docs/errors.md', () => {

@@ -5,17 +5,18 @@ export { CastellanError, messageOf, ProtoError, ProtoErrorCode, toWireError } fr
 export type { WireError } from './errors.js';
 export {
   Bucket,
+  EVALUATION_SUBJECTS,
   QueueGroup,
   Subject,
   evaluationSubject,
   evaluatorKey,
   moduleIndexKey,
   policyKey,
-  poolPoliciesFilter,
+  poolEvaluationSubjects,
+  poolKeyFilter,
   poolQueueGroup,
   subjectToken,
 } from './names.js';
-export type { RegistrySources } from './registry-sources.js';
 export { decodeFetchReply, decodeFetchRequest, encodeFetchReply, encodeFetchRequest } from './fetch.js';
 export type { FetchReply, FetchRequest, FetchedModule } from './fetch.js';
 export {
@@ -52,3 +53,5 @@ export {
   statusSeenAt,
 } from './evaluator-status.js';
 export type { EvaluatorStatus, PolicyLoadFailure } from './evaluator-status.js';
+export { BUS_ROLES, busIdentityName, inboxPrefix } from './bus-identity.js';
+export type { BusIdentity, BusRole } from './bus-identity.js';

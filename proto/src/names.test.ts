@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ProtoErrorCode } from './errors.js';
+import { busIdentityName, inboxPrefix } from './bus-identity.js';
 import {
   evaluationSubject,
   evaluatorKey,
   moduleIndexKey,
   policyKey,
-  poolPoliciesFilter,
+  poolEvaluationSubjects,
+  poolKeyFilter,
   poolQueueGroup,
   subjectToken,
 } from './names.js';
@@ -39,9 +41,14 @@ describe('subject and key builders', () => {
     [evaluationSubject('default', 'clusterwide-psp', 3), 'castellan.eval.default.clusterwide-psp.3'],
     [evaluationSubject('tenant-a', 'namespaced-team-p', 12), 'castellan.eval.tenant-a.namespaced-team-p.12'],
     [policyKey('default', 'clusterwide-psp'), 'default.clusterwide-psp'],
-    [poolPoliciesFilter('tenant-a'), 'tenant-a.>'],
+    [poolKeyFilter('tenant-a'), 'tenant-a.>'],
     [evaluatorKey('default', 'evaluator-7f9c'), 'default.evaluator-7f9c'],
     [poolQueueGroup('critical'), 'critical'],
+    [poolEvaluationSubjects('tenant-a'), 'castellan.eval.tenant-a.>'],
+    [inboxPrefix({ role: 'gateway' }), '_INBOX.gateway'],
+    [inboxPrefix({ role: 'evaluator', pool: 'tenant-a' }), '_INBOX.evaluator.tenant-a'],
+    [busIdentityName({ role: 'evaluator', pool: 'tenant-a' }), 'evaluator-tenant-a'],
+    [busIdentityName({ role: 'control' }), 'control'],
   ])('%s', (built, expected) => {
     expect(built).toBe(expected);
   });

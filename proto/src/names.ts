@@ -33,13 +33,21 @@ export function evaluationSubject(pool: string, policyId: string, revision: numb
   return `castellan.eval.${subjectToken(pool, 'pool')}.${subjectToken(policyId, 'policy id')}.${revisionToken(revision)}`;
 }
 
+/** Every evaluation subject of one pool: what its evaluators subscribe to. */
+export function poolEvaluationSubjects(pool: string): string {
+  return `castellan.eval.${subjectToken(pool, 'pool')}.>`;
+}
+
+/** Every evaluation subject of every pool: where gateways send. */
+export const EVALUATION_SUBJECTS = 'castellan.eval.*.*.*';
+
 /** Key of a policy in `Bucket.Policies`. */
 export function policyKey(pool: string, policyId: string): string {
   return `${subjectToken(pool, 'pool')}.${subjectToken(policyId, 'policy id')}`;
 }
 
-/** Key filter matching every policy of a pool in `Bucket.Policies`. */
-export function poolPoliciesFilter(pool: string): string {
+/** Key filter matching every key of one pool: its policies in `Bucket.Policies`, its evaluators in `Bucket.Evaluators`. */
+export function poolKeyFilter(pool: string): string {
   return `${subjectToken(pool, 'pool')}.>`;
 }
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,15 +11,16 @@ import { freeLoopbackPort } from '../harness/processes.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const cli = join(repo, 'packages/cli/bin/castellan.js');
-const example = (name: string) => join(repo, 'examples/build', `${name}.wasm`);
+const MODULES = ['pod-privileged', 'required-labels'];
 
-function policiesFile(podPrivilegedMode: 'protect' | 'monitor'): string {
+/** The policies file, its modules beside it: `up` lets the fetcher read only that directory. */
+function policiesFile(dir: string, podPrivilegedMode: 'protect' | 'monitor'): string {
   return [
     'pod-privileged:',
-    `  module: file://${example('pod-privileged')}`,
+    `  module: file://${join(dir, 'pod-privileged.wasm')}`,
     `  policyMode: ${podPrivilegedMode}`,
     'required-labels:',
-    `  module: file://${example('required-labels')}`,
+    `  module: file://${join(dir, 'required-labels.wasm')}`,
     '  settings: {labels: [team]}',
     '',
   ].join('\n');
@@ -70,7 +71,10 @@ describe('castellan up (real nats-server, services as processes, HTTPS)', () => 
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'castellan-up-'));
-    await writeFile(join(dir, 'policies.yml'), policiesFile('protect'));
+    for (const name of MODULES) {
+      await copyFile(join(repo, 'examples/build', `${name}.wasm`), join(dir, `${name}.wasm`));
+    }
+    await writeFile(join(dir, 'policies.yml'), policiesFile(dir, 'protect'));
     port = await freeLoopbackPort();
     const readinessPort = await freeLoopbackPort();
     const env = { ...process.env };
@@ -131,7 +135,7 @@ describe('castellan up (real nats-server, services as processes, HTTPS)', () => 
 
   it('rolls an edit of the policies file out live, every request answered meanwhile', async () => {
     const privileged = await review('privileged-pod');
-    await writeFile(join(dir, 'policies.yml'), policiesFile('monitor'));
+    await writeFile(join(dir, 'policies.yml'), policiesFile(dir, 'monitor'));
     const deadline = Date.now() + 30_000;
     let verdict: Verdict;
     do {

@@ -2,7 +2,7 @@
 // and evaluator binaries on a real nats-server and docker-registry. Kubewarden manifests with
 // only apiVersion changed go in; webhooks, certificates and evaluator pods come out, and the
 // webhook the reconciler registers answers over TLS with the caBundle it wrote.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,6 @@ import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { mountSecret, startFakeKubelet } from '../harness/kubelet.js';
@@ -187,11 +186,11 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
     dir = await mkdtemp(join(tmpdir(), 'castellan-reconciler-e2e-'));
     api.store.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
     const kubeconfigPath = join(dir, 'kubeconfig');
-    await (await import('node:fs/promises')).writeFile(kubeconfigPath, api.kubeconfig);
+    await writeFile(kubeconfigPath, api.kubeconfig);
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromString(api.kubeconfig);
     objects = KubernetesObjectApi.makeApiClient(kubeConfig);
-    nc = await connect({ servers: nats.url });
+    nc = await nats.connect({ role: 'control' });
 
     const pusher = new ModuleDistributionClient({
       sources: { insecureSources: [registry.host], sourceAuthorities: {} },
@@ -207,17 +206,32 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
     await pusher.push(await readFile(join(repo, 'examples/build/required-labels.wasm')), moduleUrls.labels);
     await pusher.close();
 
-    const common = { CASTELLAN_NATS_URL: nats.url, CASTELLAN_LOG_LEVEL: 'info' };
+    const identities = {
+      fetcher: await nats.serviceEnv({ role: 'fetcher' }),
+      reconciler: await nats.serviceEnv({ role: 'control' }),
+      gateway: await nats.serviceEnv({ role: 'gateway' }),
+    };
+    const evaluatorEnv = {
+      default: await nats.serviceEnv({ role: 'evaluator', pool: 'default' }),
+      'tenant-a': await nats.serviceEnv({ role: 'evaluator', pool: 'tenant-a' }),
+    };
     const service = (name: string, env: Record<string, string>) => {
-      const binary = name.startsWith('reconciler') ? 'reconciler' : name;
+      const binary = (name.startsWith('reconciler') ? 'reconciler' : name) as keyof typeof identities;
       const child = startProcess(process.execPath, [join(repo, 'services', binary, 'dist/main.js')], {
-        ...common,
+        ...identities[binary],
+        CASTELLAN_LOG_LEVEL: 'info',
         ...env,
       });
       services.push([name, child]);
       return child;
     };
-    service('fetcher', {});
+    // The registry is a plain-HTTP server on loopback: the fetcher's own configuration says both.
+    const sourcesPath = join(dir, 'sources.yml');
+    await writeFile(sourcesPath, `insecure_sources: ["${registry.host}"]\n`);
+    service('fetcher', {
+      CASTELLAN_SOURCES_PATH: sourcesPath,
+      CASTELLAN_FETCHER_ALLOWED_NETWORKS: '127.0.0.1/32',
+    });
     // Two replicas, as the production overlay runs them: one leads, the other stands by.
     for (const identity of ['reconciler-a', 'reconciler-b']) {
       const readinessPort = await freeLoopbackPort();
@@ -240,6 +254,7 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
     kubelet = startFakeKubelet(api, {
       namespace: NAMESPACE,
       env: { CASTELLAN_HEARTBEAT_MS: '300', CASTELLAN_ROLLOUT_GRACE_MS: '500', CASTELLAN_WORKERS: '1' },
+      busEnv: (pool) => evaluatorEnv[pool as keyof typeof evaluatorEnv] ?? {},
     });
 
     // The gateway pod mounts the serving certificate the reconciler writes.
@@ -290,7 +305,8 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
     ) as KubernetesObject & {
       spec: Record<string, unknown>;
     };
-    // The test registry speaks plain HTTP, as an insecure source.
+    // Kubewarden would trust this registry for this PolicyServer's pulls; Castellan's shared fetcher
+    // trusts only its own sources.yml, and the PolicyServer is told so.
     manifest.spec.insecureSources = [registry.host];
     await apply(manifest);
     const deployment = await waitFor('the evaluator Deployment', () =>
@@ -298,10 +314,17 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
     );
     expect(deployment.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'PolicyServer', name: 'default' });
     await waitFor('an evaluator pod', () => kubelet.pods().length === 1);
-    const server = find(GROUP, 'PolicyServer', 'default') as StoredObject & {
-      status?: { conditions?: { type: string; status: string }[] };
-    };
+    const server = await waitFor('the SourcesIgnored condition', () => {
+      const found = find(GROUP, 'PolicyServer', 'default') as StoredObject & {
+        status?: { conditions?: { type: string; status: string; message: string }[] };
+      };
+      return found.status?.conditions?.some((c) => c.type === 'SourcesIgnored') ? found : undefined;
+    });
     expect(server.metadata.finalizers).toContain('policies.castellan.dev/finalizer');
+    expect(server.status?.conditions?.find((c) => c.type === 'SourcesIgnored')).toMatchObject({
+      status: 'True',
+      message: expect.stringContaining('CASTELLAN_SOURCES_PATH') as unknown,
+    });
   });
 
   it('activates a Kubewarden quick-start policy only once its evaluators serve it, and its webhook answers over TLS', async () => {
@@ -387,7 +410,6 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
         spec: {
           image: 'ghcr.io/kubewarden/policy-server:v1.20.0',
           replicas: 0,
-          insecureSources: [registry.host],
         },
       } as KubernetesObject;
       await apply(tenant);

@@ -8,7 +8,7 @@ import { ControlErrorCode, FetchClient, PolicyPublisher } from '@castellan/contr
 import { ModuleStoreErrorCode } from '@castellan/module-store';
 import type { DesiredPolicy, PublishOutcome } from '@castellan/control';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
+import type { LockedBus } from './nats.js';
 import { createTestCertificates } from './pki.js';
 import { freeLoopbackPort, startProcess, waitUntilReady } from './processes.js';
 import type { ServerProcess } from './processes.js';
@@ -66,8 +66,10 @@ export interface CastellanProcesses {
 }
 
 export interface CastellanOptions {
-  /** NATS servers, comma-separated. */
-  natsUrl: string;
+  /** The locked NATS server or cluster; every service connects with its own identity. */
+  bus: LockedBus;
+  /** More directories the fetcher may read file:// modules from, besides the built policies. */
+  moduleDirs?: string[];
   evaluators?: number;
   workers?: number;
   jetstreamReplicas?: number;
@@ -78,14 +80,36 @@ export async function startCastellan(options: CastellanOptions): Promise<Castell
   const certificates = await createTestCertificates({ dir });
   const ca = await readFile(certificates.caPath, 'utf8');
   const common = {
-    CASTELLAN_NATS_URL: options.natsUrl,
     CASTELLAN_LOG_LEVEL: 'warn',
     CASTELLAN_JETSTREAM_REPLICAS: String(options.jetstreamReplicas ?? 1),
   };
-  const service = (name: string, env: Record<string, string>): ServerProcess =>
-    startProcess(process.execPath, [join(repo, 'services', name, 'dist/main.js')], { ...common, ...env });
+  // The control plane first: it creates the policies bucket the gateway and evaluators wait for.
+  const nc = await options.bus.connect({ role: 'control' }, { maxReconnectAttempts: -1 });
+  const publisher = await PolicyPublisher.open(
+    nc,
+    new FetchClient(nc, 30_000),
+    options.jetstreamReplicas ?? 1,
+  );
+  const identityEnv = {
+    fetcher: await options.bus.serviceEnv({ role: 'fetcher' }),
+    evaluator: await options.bus.serviceEnv({ role: 'evaluator', pool: POOL }),
+    gateway: await options.bus.serviceEnv({ role: 'gateway' }),
+  };
+  const service = (name: keyof typeof identityEnv, env: Record<string, string>): ServerProcess =>
+    startProcess(process.execPath, [join(repo, 'services', name, 'dist/main.js')], {
+      ...common,
+      ...identityEnv[name],
+      ...env,
+    });
 
-  const fetcher = service('fetcher', {});
+  // The fetcher reads file:// modules only from the directories it is given: the built policies.
+  const fetcher = service('fetcher', {
+    CASTELLAN_FETCHER_FILE_ROOTS: [
+      join(repo, 'examples/build'),
+      join(repo, 'test/policies/build'),
+      ...(options.moduleDirs ?? []),
+    ].join(','),
+  });
   const evaluators: ServerProcess[] = [];
   const addEvaluator = () => {
     const evaluator = service('evaluator', {
@@ -113,16 +137,11 @@ export async function startCastellan(options: CastellanOptions): Promise<Castell
   } catch (error) {
     // Nothing may outlive a failed start: the caller never gets a handle to stop it.
     await Promise.all([gateway, fetcher, ...evaluators].map((child) => child.stop()));
+    await nc.close();
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
 
-  const nc = await connect({ servers: options.natsUrl.split(','), maxReconnectAttempts: -1 });
-  const publisher = await PolicyPublisher.open(
-    nc,
-    new FetchClient(nc, 30_000),
-    options.jetstreamReplicas ?? 1,
-  );
   const agent = new Agent({ keepAlive: true, ca, maxSockets: 64 });
   const logs = () =>
     [

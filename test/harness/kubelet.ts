@@ -42,6 +42,8 @@ export interface FakeKubeletOptions {
   namespace: string;
   /** Extra environment for every pod (e.g. short heartbeats), after the Deployment's own. */
   env?: Record<string, string>;
+  /** The NATS access of an evaluator pod of `pool` (`CASTELLAN_NATS_CREDS`, `CASTELLAN_NATS_CA`). */
+  busEnv?: (pool: string) => Record<string, string>;
 }
 
 /**
@@ -69,6 +71,7 @@ export function startFakeKubelet(api: KubeApi, options: FakeKubeletOptions): Fak
       if (variable.value !== undefined) env[variable.name] = variable.value;
     }
     Object.assign(env, options.env);
+    if (env.CASTELLAN_POOL !== undefined) Object.assign(env, options.busEnv?.(env.CASTELLAN_POOL));
     return Array.from({ length: deployment.spec?.replicas ?? 1 }, () => {
       started += 1;
       return {

@@ -2,7 +2,13 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireBinary } from './binaries.js';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { prepareLocalBus, routeTlsConfig } from '@castellan/bus-auth';
+import type { LocalBus } from '@castellan/bus-auth';
+import { Bucket } from '@castellan/proto';
+import type { BusIdentity } from '@castellan/proto';
+import { busAccessEnv, busConnectionOptions } from '@castellan/service-host';
+import { Kvm } from '@nats-io/kv';
+import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freeLoopbackPort, startProcess, waitUntilReady } from './processes.js';
@@ -11,7 +17,22 @@ import type { ServerProcess } from './processes.js';
 /** The apiserver's 3 MiB request limit plus the envelope fits; our deployments use the same value. */
 const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
 
-export interface NatsServer {
+/**
+ * A locked bus as Castellan runs it: TLS only, and only credentials of a Castellan identity
+ * (gateway, evaluator of a pool, fetcher, control), each held to its permissions by nats-server.
+ */
+export interface LockedBus {
+  /** The CA that signed the servers' certificates. */
+  readonly caFile: string;
+  /** The `.creds` file of an identity. */
+  credentials(identity: BusIdentity): Promise<string>;
+  /** `CASTELLAN_NATS_URL`, `CASTELLAN_NATS_CREDS` and `CASTELLAN_NATS_CA` of a service process. */
+  serviceEnv(identity: BusIdentity): Promise<Record<string, string>>;
+  /** A connection as `identity` (TLS, its credentials, its inbox prefix). */
+  connect(identity: BusIdentity, options?: ConnectionOptions): Promise<NatsConnection>;
+}
+
+export interface NatsServer extends LockedBus {
   /** `nats://127.0.0.1:<port>` */
   readonly url: string;
   readonly port: number;
@@ -25,12 +46,13 @@ export interface NatsServer {
   stop(): Promise<void>;
 }
 
-/** A real `nats-server -js` on a free loopback port with a temporary store. */
+/** A real `nats-server -js`, locked, on a free loopback port with a temporary store. */
 export async function startNatsServer(): Promise<NatsServer> {
   const binary = await requireBinary('nats-server');
   const dir = await mkdtemp(join(tmpdir(), 'castellan-nats-'));
   const storeDir = join(dir, 'store');
   const configPath = join(dir, 'nats.conf');
+  const bus = await prepareLocalBus(join(dir, 'bus'));
 
   let port = -1;
   const writeConfig = () =>
@@ -41,6 +63,7 @@ export async function startNatsServer(): Promise<NatsServer> {
         `max_payload: ${MAX_PAYLOAD_BYTES}`,
         `ports_file_dir: "${dir}"`,
         `jetstream { store_dir: "${storeDir}" }`,
+        bus.serverConfig,
       ].join('\n'),
     );
 
@@ -62,6 +85,7 @@ export async function startNatsServer(): Promise<NatsServer> {
   await launch();
 
   return {
+    ...lockedBus(bus, () => `nats://127.0.0.1:${port}`),
     get url() {
       return `nats://127.0.0.1:${port}`;
     },
@@ -82,7 +106,7 @@ export async function startNatsServer(): Promise<NatsServer> {
   };
 }
 
-export interface NatsCluster {
+export interface NatsCluster extends LockedBus {
   /** Client URLs of every node, comma-separated, as services take them. */
   readonly urls: string;
   readonly nodes: NatsClusterNode[];
@@ -102,6 +126,7 @@ export interface NatsClusterNode {
 export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   const binary = await requireBinary('nats-server');
   const dir = await mkdtemp(join(tmpdir(), 'castellan-nats-cluster-'));
+  const bus = await prepareLocalBus(join(dir, 'bus'));
   const clientPorts = await Promise.all(Array.from({ length: size }, () => freeLoopbackPort()));
   const routePorts = await Promise.all(Array.from({ length: size }, () => freeLoopbackPort()));
   const routes = routePorts.map((port) => `"nats-route://127.0.0.1:${port}"`).join(', ');
@@ -116,7 +141,8 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
         `listen: "127.0.0.1:${clientPorts[index]}"`,
         `max_payload: ${MAX_PAYLOAD_BYTES}`,
         `jetstream { store_dir: "${join(dir, name)}" }`,
-        `cluster { name: castellan, listen: "127.0.0.1:${routePorts[index]}", routes: [${routes}] }`,
+        `cluster { name: castellan, listen: "127.0.0.1:${routePorts[index]}", routes: [${routes}]\n${routeTlsConfig(bus.serverTls)}\n}`,
+        bus.serverConfig,
       ].join('\n'),
     );
     nodes.push({
@@ -133,22 +159,19 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     ),
   );
   const urls = nodes.map((node) => node.url).join(',');
+  const access = lockedBus(bus, () => urls);
   return {
+    ...access,
     urls,
     nodes: nodes.map(({ name, url, server }) => ({ name, url, kill: () => server.kill() })),
     async waitForJetStream(timeoutMs = 20_000) {
-      const nc = await connect({ servers: nodes.map((node) => node.url) });
+      const nc = await access.connect({ role: 'control' });
       const deadline = Date.now() + timeoutMs;
       try {
         for (;;) {
           try {
-            const jsm = await jetstreamManager(nc);
-            await jsm.streams.add({
-              name: 'castellan_probe',
-              subjects: ['castellan.probe'],
-              num_replicas: 3,
-            });
-            await jsm.streams.delete('castellan_probe');
+            // The control plane's first act on a cluster: creating the policies bucket, R3.
+            await new Kvm(nc).create(Bucket.Policies, { replicas: 3 });
             return;
           } catch (error) {
             if (Date.now() > deadline) throw error;
@@ -162,6 +185,22 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     async stop() {
       await Promise.all(nodes.map(({ server }) => server.stop()));
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function lockedBus(bus: LocalBus, url: () => string): LockedBus {
+  const access = async (identity: BusIdentity) => ({
+    natsUrl: url(),
+    natsCredentialsFile: await bus.credentialsFile(identity),
+    natsCaFile: bus.caFile,
+  });
+  return {
+    caFile: bus.caFile,
+    credentials: (identity) => bus.credentialsFile(identity),
+    serviceEnv: async (identity) => busAccessEnv(await access(identity)),
+    async connect(identity, options = {}) {
+      return connect({ ...busConnectionOptions(await access(identity), identity), ...options });
     },
   };
 }

@@ -14,7 +14,7 @@ describe('an evaluator killed with SIGKILL under load (real processes)', () => {
 
   beforeAll(async () => {
     nats = await startNatsServer();
-    castellan = await startCastellan({ natsUrl: nats.url, evaluators: 2 });
+    castellan = await startCastellan({ bus: nats, evaluators: 2 });
     await castellan.publish([
       examplePolicy('pod-privileged', 'pod-privileged', { timeoutSeconds: TIMEOUT_SECONDS }),
     ]);

@@ -78,7 +78,7 @@ describe('fuzzing the gateway with mutated AdmissionReviews (real processes)', (
 
   beforeAll(async () => {
     nats = await startNatsServer();
-    castellan = await startCastellan({ natsUrl: nats.url });
+    castellan = await startCastellan({ bus: nats });
     await castellan.publish([examplePolicy('pod-privileged', 'pod-privileged')]);
     await castellan.waitUntilServed(['pod-privileged']);
   }, 60_000);

@@ -34,7 +34,7 @@ describe('an endless loop and a memory bomb under load (real processes, one eval
       return examplePolicy(name, 'pod-privileged', { moduleUrl: `file://${path}`, timeoutSeconds: 1 });
     };
     nats = await startNatsServer();
-    castellan = await startCastellan({ natsUrl: nats.url, evaluators: 1, workers: 2 });
+    castellan = await startCastellan({ bus: nats, evaluators: 1, workers: 2, moduleDirs: [dir] });
     await castellan.publish([
       examplePolicy('pod-privileged', 'pod-privileged'),
       await hostile('endless-loop'),

@@ -15,7 +15,7 @@ describe('a NATS node lost under load (3-node JetStream cluster, R3 buckets, rea
   beforeAll(async () => {
     cluster = await startNatsCluster(3);
     await cluster.waitForJetStream();
-    castellan = await startCastellan({ natsUrl: cluster.urls, evaluators: 2, jetstreamReplicas: 3 });
+    castellan = await startCastellan({ bus: cluster, evaluators: 2, jetstreamReplicas: 3 });
     await castellan.publish([
       examplePolicy('pod-privileged', 'pod-privileged', { timeoutSeconds: TIMEOUT_SECONDS }),
     ]);

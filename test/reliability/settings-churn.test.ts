@@ -15,7 +15,7 @@ describe('settings changed 20 times under load (real processes, two evaluators)'
 
   beforeAll(async () => {
     nats = await startNatsServer();
-    castellan = await startCastellan({ natsUrl: nats.url, evaluators: 2 });
+    castellan = await startCastellan({ bus: nats, evaluators: 2 });
     await castellan.publish([examplePolicy('required-labels', 'required-labels', { settings: labels(0) })]);
     await castellan.waitUntilServed(['required-labels']);
   }, 60_000);

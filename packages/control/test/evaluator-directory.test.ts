@@ -1,11 +1,12 @@
-import { Bucket, encodeEvaluatorStatus, evaluatorKey } from '@castellan/proto';
+import { Bucket, evaluatorKey } from '@castellan/proto';
 import type { EvaluatorStatus } from '@castellan/proto';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluatorStatusWriter } from '../../../test/harness/evaluator-statuses.js';
+import type { EvaluatorStatusWriter } from '../../../test/harness/evaluator-statuses.js';
 import { startNatsServer } from '../../../test/harness/nats.js';
 import type { NatsServer } from '../../../test/harness/nats.js';
 import { EvaluatorDirectory } from '../src/evaluator-directory.js';
@@ -28,18 +29,20 @@ function status(evaluatorId: string, extra: Partial<EvaluatorStatus> = {}): Eval
 describe('EvaluatorDirectory with a real nats-server', () => {
   let nats: NatsServer;
   let nc: NatsConnection;
+  /** The statuses as the control plane reads them. */
   let kv: KV;
-  const write = (value: EvaluatorStatus) =>
-    kv.put(evaluatorKey(value.pool, value.evaluatorId), encodeEvaluatorStatus(value));
+  let statuses: EvaluatorStatusWriter;
+  const write = (value: EvaluatorStatus) => statuses.put(value);
 
   beforeAll(async () => {
     nats = await startNatsServer();
-    nc = await connect({ servers: nats.url });
+    nc = await nats.connect({ role: 'control' });
     kv = await new Kvm(nc).create(Bucket.Evaluators);
+    statuses = evaluatorStatusWriter(nats);
   });
 
   afterAll(async () => {
-    await nc?.close();
+    await Promise.all([nc?.close(), statuses?.close()]);
     await nats?.stop();
   });
 

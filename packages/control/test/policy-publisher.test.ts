@@ -3,7 +3,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Bucket, decodePolicyConfig, policyKey, sha256Hex } from '@castellan/proto';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNatsServer } from '../../../test/harness/nats.js';
 import type { NatsServer } from '../../../test/harness/nats.js';
@@ -44,11 +43,12 @@ describe('PolicyPublisher with a real nats-server and fetcher', () => {
       process.execPath,
       [fileURLToPath(new URL('services/fetcher/dist/main.js', repo))],
       {
-        CASTELLAN_NATS_URL: nats.url,
+        ...(await nats.serviceEnv({ role: 'fetcher' })),
+        CASTELLAN_FETCHER_FILE_ROOTS: fileURLToPath(new URL('examples/build', repo)),
         CASTELLAN_LOG_LEVEL: 'warn',
       },
     );
-    nc = await connect({ servers: nats.url });
+    nc = await nats.connect({ role: 'control' });
     // FetchClient asks again while no fetcher is subscribed, so the fetcher's start needs no wait.
     publisher = await PolicyPublisher.open(nc, new FetchClient(nc, 20_000));
   });

@@ -28,8 +28,11 @@ export interface LeafOptions {
   dnsNames?: string[];
   ipAddresses?: string[];
   validityDays: number;
-  /** What the certificate is for: a TLS server (default) or a TLS client. */
-  usage?: 'server' | 'client';
+  /**
+   * What the certificate is for: a TLS server (default), a TLS client, or a peer that is both (a
+   * NATS node, which serves clients and dials routes to other nodes).
+   */
+  usage?: 'server' | 'client' | 'peer';
   /** When validity starts (less a small backdate); default now. */
   issuedAt?: Date;
 }
@@ -77,14 +80,17 @@ export async function issueCertificate(
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([
-        options.usage === 'client' ? x509.ExtendedKeyUsage.clientAuth : x509.ExtendedKeyUsage.serverAuth,
-      ]),
+      new x509.ExtendedKeyUsageExtension(extendedKeyUsages(options.usage ?? 'server')),
       ...(names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : []),
       await x509.AuthorityKeyIdentifierExtension.create(issuer),
     ],
   });
   return { certPem: certificate.toString('pem'), keyPem: await exportKey(keys.privateKey) };
+}
+
+function extendedKeyUsages(usage: NonNullable<LeafOptions['usage']>): x509.ExtendedKeyUsageType[] {
+  const { serverAuth, clientAuth } = x509.ExtendedKeyUsage;
+  return { server: [serverAuth], client: [clientAuth], peer: [serverAuth, clientAuth] }[usage];
 }
 
 /** When the (first) certificate in a PEM stops being valid. */

@@ -1,19 +1,25 @@
 import { describe, expect, it } from 'vitest';
+import { BUS_ACCESS_CONFIG, BUS_ACCESS_ENV } from '../../../test/fixtures/bus-access.js';
 import { EnvReader } from './env-reader.js';
 
 describe('EnvReader', () => {
-  it('defaults the service config for a local run', () => {
-    const reader = new EnvReader({});
+  it('defaults the service config for a local run, but not its NATS credentials and CA', () => {
+    const reader = new EnvReader(BUS_ACCESS_ENV);
     expect(reader.serviceConfig()).toEqual({
       natsUrl: 'nats://127.0.0.1:4222',
       jetstreamReplicas: 1,
       logLevel: 'info',
+      ...BUS_ACCESS_CONFIG,
     });
     expect(reader.problems).toEqual([]);
   });
 
   it('accepts a list of NATS servers and reads trimmed values', () => {
-    const reader = new EnvReader({ CASTELLAN_NATS_URL: ' nats://a:4222, nats://b:4222 ', X: '  7 ' });
+    const reader = new EnvReader({
+      ...BUS_ACCESS_ENV,
+      CASTELLAN_NATS_URL: ' nats://a:4222, nats://b:4222 ',
+      X: '  7 ',
+    });
     expect(reader.serviceConfig().natsUrl).toBe('nats://a:4222, nats://b:4222');
     expect(reader.positiveInteger('X', 1)).toBe(7);
     expect(reader.problems).toEqual([]);
@@ -35,11 +41,21 @@ describe('EnvReader', () => {
         'invalid test configuration:',
         '  - CASTELLAN_NATS_URL must list NATS servers like nats://host:4222 (got "http://wrong/path")',
         '  - CASTELLAN_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
+        "  - CASTELLAN_NATS_CREDS is required: this service's NATS credentials (a .creds file)",
+        "  - CASTELLAN_NATS_CA is required: the CA of the NATS servers' certificates (PEM)",
         '  - N must be a positive integer (got "1.5")',
         '  - P must be a port number between 0 and 65535 (got "70000")',
         '  - R is required: the path of a PEM file',
       ].join('\n'),
     );
+  });
+
+  it('names a credentials or CA file it cannot read, and why', () => {
+    const reader = new EnvReader({ ...BUS_ACCESS_ENV, CASTELLAN_NATS_CREDS: '/nonexistent/gateway.creds' });
+    reader.serviceConfig();
+    expect(reader.problems).toEqual([
+      "CASTELLAN_NATS_CREDS: cannot read /nonexistent/gateway.creds (ENOENT): this service's NATS credentials (a .creds file)",
+    ]);
   });
 
   it('reads booleans in the usual spellings and refuses others', () => {

@@ -1,3 +1,5 @@
+import { accessSync, constants } from 'node:fs';
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -16,6 +18,10 @@ export interface ServiceConfig {
    */
   readonly jetstreamReplicas: number;
   readonly logLevel: LogLevel;
+  /** The `.creds` file (user JWT and seed) this service authenticates to NATS with. */
+  readonly natsCredentialsFile: string;
+  /** The CA that signed the NATS servers' certificates: every connection is TLS. */
+  readonly natsCaFile: string;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -85,7 +91,24 @@ export class EnvReader {
     return fallback;
   }
 
-  /** `CASTELLAN_NATS_URL`, `CASTELLAN_JETSTREAM_REPLICAS` and `CASTELLAN_LOG_LEVEL`. */
+  /** A file this process can read, named by a required variable. */
+  readableFile(name: string, what: string): string {
+    const path = this.required(name, what);
+    if (path === '') return path;
+    try {
+      accessSync(path, constants.R_OK);
+    } catch (error) {
+      this.problems.push(
+        `${name}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}): ${what}`,
+      );
+    }
+    return path;
+  }
+
+  /**
+   * `CASTELLAN_NATS_URL`, `CASTELLAN_JETSTREAM_REPLICAS`, `CASTELLAN_LOG_LEVEL`, and the NATS
+   * credentials and CA (`CASTELLAN_NATS_CREDS`, `CASTELLAN_NATS_CA`), which are required.
+   */
   serviceConfig(): ServiceConfig {
     const natsUrl = this.string('CASTELLAN_NATS_URL', DEFAULT_NATS_URL);
     for (const server of natsServers(natsUrl)) {
@@ -99,6 +122,11 @@ export class EnvReader {
       natsUrl,
       jetstreamReplicas: this.positiveInteger('CASTELLAN_JETSTREAM_REPLICAS', DEFAULT_JETSTREAM_REPLICAS),
       logLevel: this.oneOf('CASTELLAN_LOG_LEVEL', LOG_LEVELS, DEFAULT_LOG_LEVEL),
+      natsCredentialsFile: this.readableFile(
+        'CASTELLAN_NATS_CREDS',
+        "this service's NATS credentials (a .creds file)",
+      ),
+      natsCaFile: this.readableFile('CASTELLAN_NATS_CA', "the CA of the NATS servers' certificates (PEM)"),
     };
   }
 

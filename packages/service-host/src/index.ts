@@ -9,8 +9,11 @@ export {
 export type { Environment, LogLevel, ServiceConfig } from './env-reader.js';
 export { runService } from './run-service.js';
 export type { ServiceDefinition, StartedService } from './run-service.js';
-export { openKvBucket } from './kv-bucket.js';
+export { openKvBucket, untilStreamExists } from './kv-bucket.js';
+export type { BucketRole } from './kv-bucket.js';
 export { watchKv } from './kv-watch.js';
 export type { KvWatch } from './kv-watch.js';
 export { untilTurnEnds } from './turn-end.js';
 export { untilAnswered } from './until-answered.js';
+export { busAccessEnv, busConnectionOptions } from './bus-connection.js';
+export type { BusAccess } from './bus-connection.js';

@@ -1,6 +1,7 @@
 import { messageOf } from '@castellan/proto';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { KV, KvWatchEntry } from '@nats-io/kv';
+import { nanos, nuid } from '@nats-io/nats-core';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import { untilAnswered } from './until-answered.js';
@@ -8,6 +9,7 @@ import { untilAnswered } from './until-answered.js';
 const RESTART_DELAY_MS = 1_000;
 /** How long one request for the newest revision under a filter may take. */
 const NEWEST_REVISION_ATTEMPT_MS = 1_000;
+const NEWEST_REVISION_CONSUMER_IDLE_MS = 30_000;
 
 export interface KvWatch {
   /** Resolves once the values present when the watch started have been handed over. */
@@ -90,13 +92,35 @@ export async function watchKv(
 
 /**
  * The revision of the newest value (or delete marker) under `filter`; 0, which no revision is,
- * when there is none.
+ * when there is none. Asked of a consumer that starts at the newest message under the filter: a
+ * service may read only its own keys, and nats-server checks a consumer's filter against its
+ * permissions, while a direct message read by subject would reveal any key.
  */
 async function newestRevision(nc: NatsConnection, kv: KV, filter: string): Promise<number> {
   const { bucket, streamInfo } = await untilAnswered(() => kv.status());
+  const stream = streamInfo.config.name;
   const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: NEWEST_REVISION_ATTEMPT_MS });
-  const newest = await untilAnswered(() =>
-    jsm.streams.getMessage(streamInfo.config.name, { last_by_subj: `$KV.${bucket}.${filter}` }),
+  const name = `newest_${nuid.next()}`;
+  const consumer = await untilAnswered(() =>
+    jsm.consumers.add(stream, {
+      name,
+      filter_subject: `$KV.${bucket}.${filter}`,
+      deliver_policy: DeliverPolicy.Last,
+      ack_policy: AckPolicy.None,
+      mem_storage: true,
+      inactive_threshold: nanos(NEWEST_REVISION_CONSUMER_IDLE_MS),
+    }),
   );
-  return newest?.seq ?? 0;
+  try {
+    if (consumer.num_pending === 0) return 0;
+    const newest = await (
+      await jetstream(nc).consumers.get(stream, name)
+    ).next({
+      expires: NEWEST_REVISION_ATTEMPT_MS,
+    });
+    return newest?.seq ?? 0;
+  } finally {
+    // The server removes it after NEWEST_REVISION_CONSUMER_IDLE_MS anyway.
+    await jsm.consumers.delete(stream, name).catch(() => undefined);
+  }
 }

@@ -2,7 +2,8 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import { natsServers } from './env-reader.js';
+import type { BusIdentity } from '@castellan/proto';
+import { busConnectionOptions } from './bus-connection.js';
 import type { Environment, ServiceConfig } from './env-reader.js';
 
 /** A running service, as its `app.ts` builds it. */
@@ -15,6 +16,8 @@ export interface ServiceDefinition<C extends ServiceConfig> {
   /** `gateway`, `evaluator`…: the logger's and the NATS connection's name. */
   name: string;
   loadConfig(env: Environment): C;
+  /** Who the service is on the bus: its credentials must be of this identity. */
+  busIdentity(config: C): BusIdentity;
   start(deps: { nc: NatsConnection; config: C; logger: Logger }): Promise<StartedService>;
 }
 
@@ -33,8 +36,7 @@ export async function runService<C extends ServiceConfig>(definition: ServiceDef
   }
   const logger = pino({ level: config.logLevel, base: { service: `castellan-${definition.name}` } });
   const nc = await connect({
-    servers: natsServers(config.natsUrl),
-    name: `castellan-${definition.name}`,
+    ...busConnectionOptions(config, definition.busIdentity(config)),
     waitOnFirstConnect: true,
     maxReconnectAttempts: -1,
     // Async stack traces make every request allocate two errors up front: ~12% of the gateway's

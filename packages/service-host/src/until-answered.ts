@@ -1,7 +1,7 @@
 import { TimeoutError } from '@nats-io/nats-core';
 
 /** How long a service keeps asking JetStream a question it does not answer in time. */
-const JETSTREAM_PATIENCE_MS = 30_000;
+export const JETSTREAM_PATIENCE_MS = 30_000;
 
 /**
  * Runs `request` again while it times out, for up to {@link JETSTREAM_PATIENCE_MS}; any other

@@ -1,8 +1,9 @@
-// watchKv against a real nats-server -js: when the replay of the values already there ends.
+// watchKv against a real nats-server -js: when the replay of the values already there ends. The
+// connections hold the permissions of the services that watch and write these buckets.
+import { Bucket } from '@castellan/proto';
 import { Kvm } from '@nats-io/kv';
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNatsCluster, startNatsServer } from '../../../test/harness/nats.js';
@@ -20,7 +21,10 @@ describe('watchKv', () => {
 
   beforeAll(async () => {
     nats = await startNatsServer();
-    [nc, writer] = await Promise.all([connect({ servers: nats.url }), connect({ servers: nats.url })]);
+    [nc, writer] = await Promise.all([
+      nats.connect({ role: 'control' }),
+      nats.connect({ role: 'evaluator', pool: 'status' }),
+    ]);
   });
 
   afterAll(async () => {
@@ -28,7 +32,7 @@ describe('watchKv', () => {
     await nats?.stop();
   });
 
-  const bucket = (name: string) => openKvBucket(nc, name, 1);
+  const policies = () => openKvBucket(nc, Bucket.Policies, 1);
 
   /** Starts a watch and waits for its replay to end; the entries handed over, with their replayed flag. */
   const replayOf = async (kv: KV, filter: string) => {
@@ -51,26 +55,26 @@ describe('watchKv', () => {
   };
 
   it('is caught up at once on an empty filter, and hands over later values as updates', async () => {
-    const kv = await bucket('empty');
+    const kv = await policies();
     await kv.put('other.a', '1');
-    const { watch, seen, caughtUp } = await replayOf(kv, 'pool.>');
+    const { watch, seen, caughtUp } = await replayOf(kv, 'empty.>');
     expect(caughtUp).toBe(true);
-    await kv.put('pool.a', '1');
-    await expect.poll(() => seen).toEqual([['pool.a', 'PUT', false]]);
+    await kv.put('empty.a', '1');
+    await expect.poll(() => seen).toEqual([['empty.a', 'PUT', false]]);
     watch.stop();
   });
 
   it('replays the last value of each key under the filter, delete markers included', async () => {
-    const kv = await bucket('replay');
-    await kv.put('pool.a', '1');
-    await kv.put('pool.b', '1');
-    await kv.delete('pool.a');
+    const kv = await policies();
+    await kv.put('replay.a', '1');
+    await kv.put('replay.b', '1');
+    await kv.delete('replay.a');
     await kv.put('other.c', '1');
-    const { watch, seen, caughtUp } = await replayOf(kv, 'pool.>');
+    const { watch, seen, caughtUp } = await replayOf(kv, 'replay.>');
     expect(caughtUp).toBe(true);
     expect(seen).toEqual([
-      ['pool.b', 'PUT', true],
-      ['pool.a', 'DEL', true],
+      ['replay.b', 'PUT', true],
+      ['replay.a', 'DEL', true],
     ]);
     watch.stop();
   });
@@ -78,10 +82,11 @@ describe('watchKv', () => {
   // nats-server 2.9 leaves the consumer's pending count at 1 for good when a key is rewritten
   // while the watch starts: a replay that waited for pending 0 never ended.
   it('ends its replay while another process rewrites a key as fast as it can', async () => {
-    const kv = await bucket('busy');
-    await kv.put('status.gone', '1');
-    await kv.delete('status.gone');
-    const hammered = await new Kvm(writer).open('busy');
+    // An evaluator of pool "status" writes its statuses; the control plane watches them all.
+    const hammered = await openKvBucket(writer, Bucket.Evaluators, 1);
+    await hammered.put('status.gone', '1');
+    await hammered.delete('status.gone');
+    const kv = await new Kvm(nc).open(Bucket.Evaluators);
     let writing = true;
     const writes = (async () => {
       for (let beat = 0; writing; beat++) await hammered.put('status.live', String(beat));
@@ -107,10 +112,13 @@ describe('watchKv', () => {
     const connections: NatsConnection[] = [];
     try {
       await cluster.waitForJetStream();
-      for (const url of cluster.urls.split(',')) connections.push(await connect({ servers: url }));
+      for (const url of cluster.urls.split(',')) {
+        connections.push(await cluster.connect({ role: 'control' }, { servers: url }));
+      }
       const outcomes = await Promise.all(
         connections.map(async (connection) => {
-          const kv = await openKvBucket(connection, 'fresh', 3);
+          // waitForJetStream created the policies bucket; this one is new.
+          const kv = await openKvBucket(connection, Bucket.Evaluators, 3);
           const watch = await watchKv(connection, kv, '>', () => undefined, logger);
           await watch.caughtUp;
           watch.stop();

@@ -66,9 +66,10 @@ export function buildEvaluator({
   const start = async (): Promise<void> => {
     const replicas = config.jetstreamReplicas;
     const [policiesKv, evaluatorsKv, source] = await Promise.all([
-      openKvBucket(nc, Bucket.Policies, replicas),
+      // The control plane creates the policies bucket, the fetcher the module store.
+      openKvBucket(nc, Bucket.Policies, replicas, 'reader'),
       openKvBucket(nc, Bucket.Evaluators, replicas),
-      moduleSource ?? ModuleStore.open(nc, { replicas }),
+      moduleSource ?? ModuleStore.open(nc, { replicas, role: 'reader' }),
     ]);
     if (stopping) return;
     const reporter = new StatusReporter({

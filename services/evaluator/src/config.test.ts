@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { BUS_ACCESS_CONFIG, BUS_ACCESS_ENV } from '../../../test/fixtures/bus-access.js';
 import {
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_POOL,
@@ -12,7 +13,7 @@ const host = { hostname: 'evaluator-7f9c.cluster.local', pid: 1 };
 
 describe('loadEvaluatorConfig', () => {
   it('applies the defaults and freezes the result', () => {
-    const config = loadEvaluatorConfig({}, host);
+    const config = loadEvaluatorConfig(BUS_ACCESS_ENV, host);
     expect(config).toMatchObject({
       natsUrl: 'nats://127.0.0.1:4222',
       pool: DEFAULT_POOL,
@@ -30,6 +31,7 @@ describe('loadEvaluatorConfig', () => {
   it('reads every variable', () => {
     const config = loadEvaluatorConfig(
       {
+        ...BUS_ACCESS_ENV,
         CASTELLAN_NATS_URL: 'nats://nats:4222',
         CASTELLAN_POOL: 'tenant-a',
         CASTELLAN_EVALUATOR_ID: 'eval-0',
@@ -44,6 +46,7 @@ describe('loadEvaluatorConfig', () => {
     );
     expect(config).toEqual({
       natsUrl: 'nats://nats:4222',
+      ...BUS_ACCESS_CONFIG,
       pool: 'tenant-a',
       evaluatorId: 'eval-0',
       workers: 3,

@@ -1,4 +1,4 @@
-import { decodePolicyConfig, policyKey, poolPoliciesFilter, messageOf } from '@castellan/proto';
+import { decodePolicyConfig, policyKey, poolKeyFilter, messageOf } from '@castellan/proto';
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
@@ -15,7 +15,7 @@ export interface PolicyWatcherHandlers {
 }
 
 /**
- * Watches the pool's policies in the policy KV (one key filter, `poolPoliciesFilter`): the current
+ * Watches the pool's policies in the policy KV (one key filter, `poolKeyFilter`): the current
  * value of each, then every change, with the KV entry's revision as the policy revision.
  */
 export async function watchPoolPolicies(
@@ -48,7 +48,7 @@ export async function watchPoolPolicies(
     }
     handlers.onPut({ policyId, revision: entry.revision, config });
   };
-  return watchKv(nc, kv, poolPoliciesFilter(pool), onEntry, logger);
+  return watchKv(nc, kv, poolKeyFilter(pool), onEntry, logger);
 }
 
 /** The policy id a key of the pool stands for, checked by building the key back with proto. */

@@ -1,4 +1,10 @@
-import { decodeEvaluatorStatus, heartbeatFresh, statusSeenAt, messageOf } from '@castellan/proto';
+import {
+  decodeEvaluatorStatus,
+  heartbeatFresh,
+  messageOf,
+  poolKeyFilter,
+  statusSeenAt,
+} from '@castellan/proto';
 import type { EvaluatorStatus } from '@castellan/proto';
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -39,8 +45,13 @@ export class PoolView {
     now: () => number = Date.now,
   ): Promise<PoolView> {
     const view = new PoolView(pool, onChange, logger, now);
-    // proto names no key filter for one pool's evaluators: watch every key, keep this pool's.
-    view.watch = await watchKv(nc, kv, '>', (entry, replayed) => view.onEntry(entry, replayed), logger);
+    view.watch = await watchKv(
+      nc,
+      kv,
+      poolKeyFilter(pool),
+      (entry, replayed) => view.onEntry(entry, replayed),
+      logger,
+    );
     await view.watch.caughtUp;
     return view;
   }

@@ -14,7 +14,6 @@ import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import { errors } from '@nats-io/nats-core';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { annotatedPolicyBytes, podRequest } from '../../../test/fixtures/index.js';
@@ -27,10 +26,17 @@ import type { EvaluatorService, ModuleSource } from '../src/index.js';
 export const HEARTBEAT_MS = 200;
 export const GRACE_MS = 300;
 
-/** A real nats-server with the buckets the evaluator uses, and a client for the test itself. */
+/**
+ * A real, locked nats-server with the buckets the evaluator uses, and the test's own clients: `nc`
+ * sends evaluations as the gateway does; the buckets are written as the control plane and the
+ * fetcher write them.
+ */
 export interface TestNats {
   server: NatsServer;
+  /** The gateway's identity: sends evaluations, reads the routes. */
   nc: NatsConnection;
+  /** Holds the policy and status buckets (the control plane's identity). */
+  control: NatsConnection;
   policies: KV;
   evaluators: KV;
   store: ModuleStore;
@@ -43,17 +49,22 @@ export interface TestNats {
 
 export async function startTestNats(policyNames: string[]): Promise<TestNats> {
   const server = await startNatsServer();
-  const nc = await connect({ servers: server.url });
-  const kvm = new Kvm(nc);
+  const [nc, control, fetcher] = await Promise.all([
+    server.connect({ role: 'gateway' }),
+    server.connect({ role: 'control' }),
+    server.connect({ role: 'fetcher' }),
+  ]);
+  const kvm = new Kvm(control);
   const policies = await kvm.create(Bucket.Policies);
   const evaluators = await kvm.create(Bucket.Evaluators);
-  const store = await ModuleStore.open(nc);
+  const store = await ModuleStore.open(fetcher);
   const modules: Record<string, string> = {};
   for (const name of policyNames) modules[name] = (await store.put(await annotatedPolicyBytes(name))).sha256;
-  const connections: NatsConnection[] = [];
+  const connections: NatsConnection[] = [control, fetcher];
   return {
     server,
     nc,
+    control,
     policies,
     evaluators,
     store,
@@ -80,10 +91,11 @@ export async function startEvaluator(
   pool: string,
   options: { id?: string; workers?: number; graceMs?: number; moduleSource?: ModuleSource } = {},
 ): Promise<StartedEvaluator> {
-  const nc = await connect({ servers: nats.server.url });
+  const nc = await nats.server.connect({ role: 'evaluator', pool });
   nats.connections.push(nc);
   const config = loadEvaluatorConfig(
     {
+      ...(await nats.server.serviceEnv({ role: 'evaluator', pool })),
       CASTELLAN_POOL: pool,
       CASTELLAN_WORKERS: String(options.workers ?? 1),
       CASTELLAN_HEARTBEAT_MS: String(HEARTBEAT_MS),

@@ -3,19 +3,22 @@ import { runService } from '@castellan/service-host';
 import { buildGateway } from './app.js';
 import { loadGatewayConfig } from './config.js';
 import { NatsDispatcher } from './nats-dispatcher.js';
+import { NatsLink } from './nats-link.js';
 import { RouteTable } from './route-table.js';
 
 await runService({
   name: 'gateway',
   loadConfig: loadGatewayConfig,
+  busIdentity: () => ({ role: 'gateway' }),
   async start({ nc, config, logger }) {
     const routes = await RouteTable.start(nc, logger, { replicas: config.jetstreamReplicas });
+    const link = new NatsLink(nc, config.natsDownGraceMs);
     const gateway = buildGateway({
       config,
       routes,
-      dispatcher: new NatsDispatcher(nc, routes),
+      dispatcher: new NatsDispatcher(nc, routes, link),
       logger,
-      isReady: () => !nc.isClosed() && routes.allPoliciesServed(),
+      isReady: () => link.ready() && routes.allPoliciesServed(),
     });
     // Process metrics (heap, resident memory, event-loop lag) beside the gateway's own.
     collectDefaultMetrics({ register: gateway.registry, prefix: 'castellan_gateway_' });

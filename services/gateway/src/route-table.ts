@@ -52,8 +52,8 @@ export class RouteTable implements PolicyRoutes {
   ): Promise<RouteTable> {
     const table = new RouteTable(logger, options.now ?? Date.now);
     const [policies, evaluators] = await Promise.all([
-      openKvBucket(nc, Bucket.Policies, options.replicas),
-      openKvBucket(nc, Bucket.Evaluators, options.replicas),
+      openKvBucket(nc, Bucket.Policies, options.replicas, 'reader'),
+      openKvBucket(nc, Bucket.Evaluators, options.replicas, 'reader'),
     ]);
     table.watches.push(
       await watchKv(nc, policies, '>', (entry) => table.onPolicy(entry), logger),

@@ -1,12 +1,13 @@
-import { Bucket, encodeEvaluatorStatus, encodePolicyConfig, evaluatorKey, policyKey } from '@castellan/proto';
+import { Bucket, encodePolicyConfig, policyKey } from '@castellan/proto';
 import type { EvaluatorStatus, PolicyConfig } from '@castellan/proto';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluatorStatusWriter } from '../../../test/harness/evaluator-statuses.js';
+import type { EvaluatorStatusWriter } from '../../../test/harness/evaluator-statuses.js';
 import { startNatsServer } from '../../../test/harness/nats.js';
 import type { NatsServer } from '../../../test/harness/nats.js';
 import { RouteTable } from '../src/route-table.js';
@@ -27,8 +28,9 @@ const config = (policyId: string, overrides: Partial<PolicyConfig> = {}): Policy
 describe('RouteTable against a real nats-server', () => {
   let nats: NatsServer;
   let nc: NatsConnection;
+  let control: NatsConnection;
   let policies: KV;
-  let evaluators: KV;
+  let statuses: EvaluatorStatusWriter;
   let table: RouteTable;
   let clock = 1_000_000;
 
@@ -37,19 +39,16 @@ describe('RouteTable against a real nats-server', () => {
     loaded: Record<string, number>,
     extra: Partial<EvaluatorStatus> = {},
   ) =>
-    evaluators.put(
-      evaluatorKey('default', evaluatorId),
-      encodeEvaluatorStatus({
-        evaluatorId,
-        pool: 'default',
-        heartbeat: clock,
-        heartbeatIntervalMs: 1000,
-        loaded,
-        failed: {},
-        draining: false,
-        ...extra,
-      }),
-    );
+    statuses.put({
+      evaluatorId,
+      pool: 'default',
+      heartbeat: clock,
+      heartbeatIntervalMs: 1000,
+      loaded,
+      failed: {},
+      draining: false,
+      ...extra,
+    });
   /** KV watch delivery is asynchronous: poll until the table agrees. */
   const eventually = async (check: () => void) => {
     for (let attempt = 0; ; attempt++) {
@@ -65,15 +64,17 @@ describe('RouteTable against a real nats-server', () => {
 
   beforeAll(async () => {
     nats = await startNatsServer();
-    nc = await connect({ servers: nats.url });
-    const kvm = new Kvm(nc);
-    [policies, evaluators] = await Promise.all([kvm.create(Bucket.Policies), kvm.create(Bucket.Evaluators)]);
+    // The gateway reads the routes; the control plane writes policies, evaluators their statuses.
+    [nc, control] = await Promise.all([nats.connect({ role: 'gateway' }), nats.connect({ role: 'control' })]);
+    const kvm = new Kvm(control);
+    [policies] = await Promise.all([kvm.create(Bucket.Policies), kvm.create(Bucket.Evaluators)]);
+    statuses = evaluatorStatusWriter(nats);
     table = await RouteTable.start(nc, pino({ level: 'silent' }), { replicas: 1, now: () => clock });
   });
 
   afterAll(async () => {
     table?.stop();
-    await nc?.close();
+    await Promise.all([nc?.close(), control?.close(), statuses?.close()]);
     await nats?.stop();
   });
 

@@ -6,6 +6,7 @@ import { loadReconcilerConfig } from './config.js';
 await runService({
   name: 'reconciler',
   loadConfig: (env) => loadReconcilerConfig(env),
+  busIdentity: () => ({ role: 'control' }),
   async start({ nc, config, logger }) {
     // In a pod: the service account; elsewhere: KUBECONFIG or ~/.kube/config.
     const kubeConfig = new KubeConfig();

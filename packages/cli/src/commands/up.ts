@@ -1,9 +1,12 @@
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FetchClient, PolicyPublisher } from '@castellan/control';
 import type { PublishOutcome } from '@castellan/control';
+import { prepareLocalBus } from '@castellan/bus-auth';
 import { messageOf } from '@castellan/proto';
+import type { BusIdentity } from '@castellan/proto';
+import { busAccessEnv, busConnectionOptions } from '@castellan/service-host';
 import { connect } from '@nats-io/transport-node';
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
@@ -74,19 +77,38 @@ async function up(flags: UpFlags): Promise<void> {
   };
 
   try {
-    const natsUrl = process.env.NATS_URL ?? (nats = await startLocalNats(join(flags.stateDir, 'nats'))).url;
+    // Keys, CA and credentials of the bus: a server given by NATS_URL must trust them too.
+    const bus = await prepareLocalBus(join(flags.stateDir, 'bus'));
+    const natsUrl =
+      process.env.NATS_URL ??
+      (nats = await startLocalNats(join(flags.stateDir, 'nats'), bus.serverConfig)).url;
+    const access = async (identity: BusIdentity) => ({
+      natsUrl,
+      natsCredentialsFile: await bus.credentialsFile(identity),
+      natsCaFile: bus.caFile,
+    });
+    const serviceEnv = async (identity: BusIdentity) => ({
+      ...busAccessEnv(await access(identity)),
+      CASTELLAN_LOG_LEVEL: flags.logLevel,
+    });
     say(
       `✓ NATS       ${natsUrl}${nats ? ` (local, store in ${join(flags.stateDir, 'nats')})` : ' (NATS_URL)'}`,
     );
     const tls = await ensureGatewayTls(join(flags.stateDir, 'tls'));
 
-    const common = { CASTELLAN_NATS_URL: natsUrl, CASTELLAN_LOG_LEVEL: flags.logLevel };
-    services.push(startService('fetcher', common, onLine));
+    // The user's own machine: modules beside the policies file, and registries on loopback.
+    const fetcherAccess = {
+      CASTELLAN_FETCHER_FILE_ROOTS: dirname(policiesPath),
+      CASTELLAN_FETCHER_ALLOWED_NETWORKS: '127.0.0.0/8,::1',
+    };
+    services.push(
+      startService('fetcher', { ...(await serviceEnv({ role: 'fetcher' })), ...fetcherAccess }, onLine),
+    );
     services.push(
       startService(
         'evaluator',
         {
-          ...common,
+          ...(await serviceEnv({ role: 'evaluator', pool: POOL })),
           CASTELLAN_POOL: POOL,
           ...(flags.workers ? { CASTELLAN_WORKERS: String(flags.workers) } : {}),
         },
@@ -96,7 +118,8 @@ async function up(flags: UpFlags): Promise<void> {
     for (const service of services) watchExit(service, () => stopping);
     say('✓ services   fetcher, evaluator (pool "default") started');
 
-    const nc = await connect({ servers: natsUrl, name: 'castellan-up' });
+    const control: BusIdentity = { role: 'control' };
+    const nc = await connect(busConnectionOptions(await access(control), control));
     const publisher = await PolicyPublisher.open(nc, new FetchClient(nc));
     const sync = syncPoliciesFile(policiesPath, publisher, POOL);
     say(`… policies   fetching the modules of ${policiesPath}`);
@@ -107,7 +130,7 @@ async function up(flags: UpFlags): Promise<void> {
     const gateway = startService(
       'gateway',
       {
-        ...common,
+        ...(await serviceEnv({ role: 'gateway' })),
         CASTELLAN_GATEWAY_ADDRESS: '127.0.0.1',
         CASTELLAN_GATEWAY_PORT: String(flags.port),
         CASTELLAN_READINESS_PORT: String(flags.readinessPort),

@@ -17,9 +17,10 @@ export interface LocalNats {
 
 /**
  * A `nats-server -js` on a free loopback port, its JetStream store kept in `dir` so modules
- * fetched by one `castellan up` are still there the next time.
+ * fetched by one `castellan up` are still there the next time, locked with `lockedConfig` (TLS
+ * and the credentials of the bus authority only).
  */
-export async function startLocalNats(dir: string): Promise<LocalNats> {
+export async function startLocalNats(dir: string, lockedConfig: string): Promise<LocalNats> {
   const binary = await findNatsServer();
   await mkdir(dir, { recursive: true });
   for (const name of await readdir(dir)) if (name.endsWith('.ports')) await rm(join(dir, name));
@@ -31,6 +32,7 @@ export async function startLocalNats(dir: string): Promise<LocalNats> {
       `max_payload: ${MAX_PAYLOAD_BYTES}`,
       `ports_file_dir: "${dir}"`,
       `jetstream { store_dir: "${join(dir, 'jetstream')}" }`,
+      lockedConfig,
     ].join('\n'),
   );
   // Its own process group, so Ctrl-C does not stop NATS before the services have drained.
