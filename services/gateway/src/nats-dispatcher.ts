@@ -68,7 +68,15 @@ export class NatsDispatcher implements EvaluationDispatcher {
       );
       if (message === 'lost') return unavailable(NATS_DOWN);
       const reply = decodeEvaluationReply(message.data);
-      if (reply.ok) return { kind: 'verdict', response: reply.response as unknown as AdmissionResponse };
+      if (reply.ok) {
+        // Only an evaluator of the pool may answer (bus permissions); a verdict must still be for
+        // this request: never hand one AdmissionReview's answer to another.
+        const { uid } = reply.response as { uid?: unknown };
+        if (uid !== call.uid) {
+          return unavailable(`the reply is a verdict for request ${String(uid)}, not this one`);
+        }
+        return { kind: 'verdict', response: reply.response as unknown as AdmissionResponse };
+      }
       return unavailable(`the evaluator failed: ${reply.error.message} (${reply.error.code})`);
     } catch (error) {
       if (error instanceof RequestError && error.isNoResponders()) return 'no-responders';

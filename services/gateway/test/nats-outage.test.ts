@@ -30,6 +30,7 @@ const routes = routeTable(
   policyRoute('fail-policy', { pool: POOL, timeoutSeconds: 10 }),
   policyRoute('ignore-policy', { pool: POOL, timeoutSeconds: 10, failurePolicy: 'Ignore' }),
   policyRoute('slow-policy', { pool: POOL, timeoutSeconds: 10 }),
+  policyRoute('stray-policy', { pool: POOL, timeoutSeconds: 10, failurePolicy: 'Ignore' }),
 );
 
 const NOT_CONNECTED = 'the gateway is not connected to NATS';
@@ -51,7 +52,8 @@ describe('gateway while its NATS connection is down, against a real nats-server'
       nats.connect({ role: 'gateway' }, reconnect),
       nats.connect({ role: 'evaluator', pool: POOL }, reconnect),
     ]);
-    // An evaluator of the pool that denies with its own message, and never answers slow-policy.
+    // An evaluator of the pool that denies with its own message, never answers slow-policy, and
+    // answers stray-policy with the verdict of another request.
     evaluatorNc.subscribe(poolEvaluationSubjects(POOL), {
       queue: poolQueueGroup(POOL),
       callback: (error, message) => {
@@ -63,7 +65,7 @@ describe('gateway while its NATS connection is down, against a real nats-server'
           encodeEvaluationReply({
             ok: true,
             response: {
-              uid: request.uid,
+              uid: request.policyId === 'stray-policy' ? 'another-request' : request.uid,
               allowed: false,
               status: { message: `${request.policyId}: denied by the pool`, code: 403 },
             },
@@ -113,6 +115,20 @@ describe('gateway while its NATS connection is down, against a real nats-server'
     );
     expectPoolVerdict(review, 'up-1', 'ignore-policy');
     expect(await readiness()).toBe(200);
+  });
+
+  it('refuses a verdict given for another request, and answers by failure policy', async () => {
+    const { review } = await timed(
+      http1(gateway.url(`/validate/stray-policy${QUERY}`), tls, { body: body('stray-1') }),
+    );
+    expect(review.response).toEqual({
+      uid: 'stray-1',
+      allowed: true,
+      auditAnnotations: null,
+      warnings: [
+        `castellan: policy stray-policy was not evaluated: pool "${POOL}" did not answer (the reply is a verdict for request another-request, not this one); allowed by failurePolicy Ignore`,
+      ],
+    });
   });
 
   it('answers a request in flight by failure policy as soon as the connection drops', async () => {
