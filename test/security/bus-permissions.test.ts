@@ -118,9 +118,13 @@ describe('the locked bus (real nats-server, Castellan credentials)', () => {
       socket.destroy();
     });
 
-    it('speaks TLS 1.2 with AEAD suites only', async () => {
+    it('speaks TLS 1.2 or 1.3, with AEAD suites only', async () => {
       const ca = await readFile(nats.caFile, 'utf8');
-      const handshake = async (options: { maxVersion: 'TLSv1.2' | 'TLSv1.3'; ciphers?: string }) => {
+      const handshake = async (options: {
+        minVersion?: 'TLSv1.1';
+        maxVersion: 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+        ciphers?: string;
+      }) => {
         const { socket } = await openPlain(nats.port);
         return new Promise<string>((resolve) => {
           const secure = connectTls({ socket, ca, servername: 'localhost', ...options }, () => {
@@ -135,6 +139,10 @@ describe('the locked bus (real nats-server, Castellan credentials)', () => {
       expect(await handshake({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA' })).toMatch(
         /^refused: .*handshake failure/,
       );
+      // The client offers TLS 1.1 (at OpenSSL's lowest security level): the server says no.
+      expect(
+        await handshake({ minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }),
+      ).toMatch(/^refused: .*protocol version/);
     });
   });
 
