@@ -95,6 +95,22 @@ describe('castellan run', () => {
     expect(badMode.stderr).toMatch(/use one of kubewarden-wapc, opa, gatekeeper, wasi/);
   });
 
+  it('reports a registry port out of range in one line, for pull, push and run alike', async () => {
+    const reference = 'registry://127.0.0.1:99999/policies/a:v1';
+    const answers = [
+      await castellan('pull', reference),
+      await castellan('push', policyPath('accept'), reference),
+      await castellan('run', reference, '-r', reviewPath('privileged-pod-default')),
+    ];
+    for (const answer of answers) {
+      expect(answer.code).toBe(1);
+      expect(answer.stderr).toMatch(
+        /^castellan: invalid OCI reference "127\.0\.0\.1:99999\/policies\/a:v1": port 99999 is not between 1 and 65535\n$/m,
+      );
+      expect(answer.stderr).not.toMatch(/unexpected failure|\n\s+at /);
+    }
+  });
+
   it('answers an endless loop with the deadline decision', async () => {
     const result = await castellan(
       'run',

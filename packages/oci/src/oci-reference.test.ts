@@ -70,6 +70,8 @@ describe('parseOciReference', () => {
     ['ghcr.io/a/b@sha256:1234', 'digest'],
     [`ghcr.io/a/b@sha512:${'a'.repeat(128)}`, 'digest'],
     ['bad_host.io:x/a', 'registry host'],
+    ['127.0.0.1:99999/a/b:v1', 'port 99999 is not between 1 and 65535'],
+    ['localhost:0/a', 'port 0'],
     [`ghcr.io/${'a'.repeat(300)}`, 'longer than'],
   ])('rejects %j', (text, why) => {
     expect(() => parseOciReference(text)).toThrow(

@@ -15,6 +15,7 @@ export const DOCKER_HUB_REGISTRY = 'registry-1.docker.io';
 const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', DOCKER_HUB_REGISTRY]);
 const DEFAULT_TAG = 'latest';
 const MAX_NAME_LENGTH = 255;
+const MAX_PORT = 65_535;
 
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^\w[\w.-]{0,127}$/;
@@ -51,6 +52,10 @@ export function parseOciReference(text: string): OciReference {
   const hasHost =
     components.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost');
   if (hasHost && !HOST.test(first)) throw invalid(`"${first}" is not a valid registry host[:port]`);
+  const port = hasHost ? /:(\d+)$/.exec(first)?.[1] : undefined;
+  if (port !== undefined && (Number(port) < 1 || Number(port) > MAX_PORT)) {
+    throw invalid(`port ${port} is not between 1 and ${MAX_PORT}`);
+  }
   const pathComponents = hasHost ? components.slice(1) : components;
   const bad = pathComponents.find((component) => !PATH_COMPONENT.test(component));
   if (bad !== undefined) {
