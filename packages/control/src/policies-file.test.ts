@@ -45,6 +45,35 @@ privileged:
     ]);
   });
 
+  it('takes a path where a file:// URL belongs: absolute, or relative to the policies file', () => {
+    const policies = parsePoliciesFile(
+      `
+absolute:
+  module: /srv/policies/pod-privileged.wasm
+relative:
+  module: ./build/required labels.wasm
+group:
+  policies:
+    up: {module: ../shared/accept.wasm}
+    oci: {module: ghcr.io/kubewarden/policies/safe-labels:v1}
+    web: {module: https://example.com/p.wasm}
+  expression: up() && oci() && web()
+  message: no
+`,
+      '/home/me/castellan/policies.yml',
+    );
+    expect(policies.map((policy) => policy.moduleUrl)).toEqual([
+      'file:///srv/policies/pod-privileged.wasm',
+      'file:///home/me/castellan/build/required%20labels.wasm',
+      undefined,
+    ]);
+    expect(Object.values(policies[2]?.group?.members ?? {}).map((member) => member.moduleUrl)).toEqual([
+      'file:///home/me/shared/accept.wasm',
+      'ghcr.io/kubewarden/policies/safe-labels:v1',
+      'https://example.com/p.wasm',
+    ]);
+  });
+
   it('reads null settings as {} and an empty file as no policies', () => {
     expect(parsePoliciesFile('p:\n  module: file:///p.wasm\n  settings: null\n')[0]?.settings).toEqual({});
     expect(parsePoliciesFile('')).toEqual([]);
@@ -94,7 +123,7 @@ safe-pods:
       contextAwareResources: [{apiVersion: v1, kind: Namespace}]
       timeoutEvalSeconds: 5
       hostCapabilities: ["kubernetes/*"]
-    _host_ns: {module: ./host-namespaces.wasm, settings: null, timeoutEvalSeconds: 3}
+    _host_ns: {module: file:///policies/host-namespaces.wasm, settings: null, timeoutEvalSeconds: 3}
 slow:
   expression: a() && b()
   message: too slow
@@ -120,7 +149,7 @@ slow:
             hostCapabilities: ['kubernetes/*'],
           },
           _host_ns: {
-            moduleUrl: './host-namespaces.wasm',
+            moduleUrl: 'file:///policies/host-namespaces.wasm',
             settings: {},
             timeoutSeconds: 3,
             contextAwareResources: [],

@@ -5,6 +5,8 @@ import {
   subjectToken,
 } from '@castellan/proto';
 import type { ContextAwareResource, FailurePolicy, MessageFields, PolicyMode } from '@castellan/proto';
+import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
 import { DEFAULT_FAILURE_POLICY, desiredPolicyGroup } from './desired-policy.js';
 import type { DesiredGroupMember, DesiredPolicy } from './desired-policy.js';
@@ -35,6 +37,7 @@ export function parsePoliciesFile(text: string, source = 'policies.yml'): Desire
       `${source}: expected a map of policy id → policy`,
     );
   }
+  modulePathsAsUrls(document, dirname(source));
   const problems: string[] = [];
   const policies: DesiredPolicy[] = [];
   for (const [policyId, entry] of Object.entries(document)) {
@@ -199,9 +202,27 @@ function readMember(entry: unknown, problem: (text: string) => void): DesiredGro
 
 function readModuleUrl(value: unknown, problem: (text: string) => void): string {
   if (typeof value !== 'string' || value === '') {
-    problem('`module` is required (a registry://, https:// or file:// URL)');
+    problem('`module` is required (a registry://, https:// or file:// URL, or a path to a .wasm file)');
   }
   return value as string;
+}
+
+/**
+ * Users type paths where policy-server wants `file://` URLs: an absolute path, or one relative to
+ * the policies file (`./`, `../`), becomes the file URL it names; anything else is left as written.
+ */
+function modulePathsAsUrls(document: Fields, baseDir: string): void {
+  const rewrite = (entry: unknown): void => {
+    if (!isFields(entry) || typeof entry.module !== 'string') return;
+    const path = entry.module;
+    if (path.startsWith('/') || path.startsWith('./') || path.startsWith('../')) {
+      entry.module = pathToFileURL(resolve(baseDir, path)).href;
+    }
+  };
+  for (const entry of Object.values(document)) {
+    rewrite(entry);
+    if (isFields(entry) && isFields(entry.policies)) Object.values(entry.policies).forEach(rewrite);
+  }
 }
 
 function readSettings(value: unknown, problem: (text: string) => void): MessageFields {
