@@ -8,7 +8,14 @@ import { OciError, OciErrorCode } from './errors.js';
 import { LruMap } from './lru-map.js';
 import { registryErrorDetail, statusError } from './request-subject.js';
 import type { CredentialState, RequestSubject } from './request-subject.js';
-import { backoffDelay, isRetryableStatus, isTlsError, isTransientNetworkError, sleep } from './retry.js';
+import {
+  backoffDelay,
+  isRetryableStatus,
+  isTlsError,
+  isTransientNetworkError,
+  sleep,
+  tlsFailureReason,
+} from './retry.js';
 import type { RetryPolicy } from './retry.js';
 
 /** Answers a registry's 401 challenges and supplies the `Authorization` header for its host. */
@@ -180,7 +187,7 @@ export class HttpTransport {
     if (failures.length === 1 && first.mode === 'https' && isTlsError(first.cause)) {
       return new OciError(
         OciErrorCode.TlsFailed,
-        `TLS connection to ${host} failed: ${first.message}; add its CA to source_authorities["${host}"] in the sources file, or list "${host}" in insecure_sources`,
+        `TLS connection to ${host} failed: ${tlsFailureReason(first.cause)}; add its CA to source_authorities["${host}"] in the sources file, or list "${host}" in insecure_sources`,
         { cause: first.cause },
       );
     }

@@ -49,6 +49,23 @@ export function isTlsError(error: unknown): boolean {
   return errorCodes(error).some((code) => TLS_CODE.test(code));
 }
 
+/**
+ * A TLS failure in one line a user can act on: OpenSSL's messages span lines and name its source
+ * files; its `reason` (or the first line) says what happened.
+ */
+export function tlsFailureReason(error: unknown): string {
+  if (errorCodes(error).includes('ERR_SSL_WRONG_VERSION_NUMBER')) {
+    return 'the server does not speak TLS (a plain-HTTP registry?)';
+  }
+  for (let current: unknown = error, depth = 0; current && depth <= 5; depth++) {
+    const { reason, cause } = current as { reason?: unknown; cause?: unknown };
+    if (typeof reason === 'string' && reason !== '') return reason;
+    current = cause;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0]?.trim() ?? message;
+}
+
 /** Delay before retry number `retry` (1-based): exponential, capped, with "equal jitter". */
 export function backoffDelay(policy: RetryPolicy, retry: number, random: () => number = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));

@@ -184,6 +184,7 @@ describe('registry failures', () => {
       const error = await client.push(module, reference).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: OciErrorCode.TlsFailed });
       expect((error as Error).message).toContain(`source_authorities["${secured.host}"]`);
+      expect((error as Error).message).not.toContain('\n');
     });
     await withClient(
       { credentials, sources: { insecureSources: [secured.host], sourceAuthorities: {} } },
@@ -192,6 +193,16 @@ describe('registry failures', () => {
         expect((await client.download(reference)).bytes).toEqual(module);
       },
     );
+  });
+
+  it('says in one line that a plain-HTTP registry does not speak TLS, and how to list it', async () => {
+    await withClient({}, async (client) => {
+      const error = await client.download(`${plain.host}/failures/plain:v1`).catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        code: OciErrorCode.TlsFailed,
+        message: `TLS connection to ${plain.host} failed: the server does not speak TLS (a plain-HTTP registry?); add its CA to source_authorities["${plain.host}"] in the sources file, or list "${plain.host}" in insecure_sources`,
+      });
+    });
   });
 
   it('gives up on a stopped registry after bounded retries', async () => {
