@@ -14,15 +14,15 @@ export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
 export const EXECUTION_MODES = ['kubewarden-wapc', 'opa', 'gatekeeper', 'wasi'] as const;
 export type ExecutionModeName = (typeof EXECUTION_MODES)[number];
 
-/** A resource a context-aware policy may read (spec §2.3). */
+/** A resource a context-aware policy may read (docs/kubewarden-compatibility.md#context-aware-resources). */
 export interface ContextAwareResource {
   apiVersion: string;
   kind: string;
 }
 
 /**
- * What a group member's name must look like (spec §7.2): the group's expression calls members as
- * functions, so a name must be an identifier.
+ * What a group member's name must look like (docs/kubewarden-compatibility.md#policies-file): the group's
+ * expression calls members as functions, so a name must be an identifier.
  */
 export const GROUP_MEMBER_NAME_PATTERN = /^[_a-zA-Z][_a-zA-Z0-9]*$/;
 
@@ -33,11 +33,17 @@ export interface GroupMemberConfig {
   settings: MessageFields;
   timeoutSeconds: number;
   contextAwareResources: ContextAwareResource[];
-  /** Host-capability allow-list (spec §2.1); absent = none but tracing. */
+  /**
+   * Host-capability allow-list (docs/kubewarden-compatibility.md#capability-allow-lists); absent = none but
+   * tracing.
+   */
   hostCapabilities?: string[];
 }
 
-/** A policy group (spec §6.2, §7.2): members combined by a boolean expression over their verdicts. */
+/**
+ * A policy group (docs/kubewarden-compatibility.md#policy-groups): members combined by a boolean expression
+ * over their verdicts.
+ */
 export interface PolicyGroupConfig {
   /** Members called as zero-argument functions, e.g. `a() || (b() && !c())`. */
   expression: string;
@@ -70,13 +76,16 @@ export interface PolicyConfig {
   settings: MessageFields;
   policyMode: PolicyMode;
   allowedToMutate: boolean;
-  /** Replaces the message of a denial (spec §6.5 step 3). */
+  /** Replaces the message of a denial (docs/kubewarden-compatibility.md#response-processing, step 3). */
   customMessage?: string;
   timeoutSeconds: number;
   /** What the gateway answers itself when the pool does not answer. */
   failurePolicy: FailurePolicy;
   contextAwareResources: ContextAwareResource[];
-  /** Host-capability allow-list (spec §2.1); absent = none but tracing. */
+  /**
+   * Host-capability allow-list (docs/kubewarden-compatibility.md#capability-allow-lists); absent = none but
+   * tracing.
+   */
   hostCapabilities?: string[];
 }
 

@@ -19,9 +19,10 @@ export interface PulledPolicy {
 }
 
 /**
- * Brings a module into the store (spec §5.2): a `registry://`, `https://` or `http://` URL, or a
- * schemeless OCI reference as policy-server reads it. A held copy is reused, except for the moving
- * `latest` tag, which is always pulled again. Downloads are verified by the distribution client.
+ * Brings a module into the store (docs/kubewarden-compatibility.md#module-urls): a `registry://`, `https://`
+ * or `http://` URL, or a schemeless OCI reference as policy-server reads it. A held copy is reused, except
+ * for the moving `latest` tag, which is always pulled again. Downloads are verified by the distribution
+ * client.
  */
 export async function pullIntoStore(
   reference: string,

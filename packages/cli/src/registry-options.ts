@@ -1,7 +1,10 @@
 import { loadDockerCredentials, loadSources, ModuleDistributionClient, proxiesFromEnv } from '@castellan/oci';
 import type { Command } from 'commander';
 
-/** kwctl's flags for reaching registries and web servers (spec §5.3, §5.4). */
+/**
+ * kwctl's flags for reaching registries and web servers (docs/kubewarden-compatibility.md#sources-file,
+ * #registry-credentials).
+ */
 export interface RegistryFlags {
   sourcesPath?: string;
   dockerConfigJsonPath?: string;

@@ -18,7 +18,10 @@ export type DesiredPolicy = Omit<PolicyConfig, 'pool' | 'module' | 'group' | 'ex
   group?: DesiredPolicyGroup;
 };
 
-/** A policy group (spec §6.2, §7.2): members combined by a boolean expression over their verdicts. */
+/**
+ * A policy group (docs/kubewarden-compatibility.md#policy-groups): members combined by a boolean expression
+ * over their verdicts.
+ */
 export type DesiredPolicyGroup = Omit<PolicyGroupConfig, 'members'> & {
   /** member name → member, in declaration order */
   members: Record<string, DesiredGroupMember>;

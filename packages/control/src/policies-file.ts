@@ -15,12 +15,11 @@ import { ControlError, ControlErrorCode } from './errors.js';
 type Fields = Record<string, unknown>;
 
 /**
- * Parses a policy-server `policies.yml` (spec §6.2): policy id → entry, a policy (`module`) or a
- * policy group (`policies` + `expression`); every problem of every entry is reported together.
- * Unknown keys of policies and groups are ignored, as policy-server does (its controller adds
- * `namespacedName`); unknown keys of group members are refused, as there. Castellan reads one key
- * more on policies and groups: `failurePolicy` (`Fail` by default), what the gateway answers when
- * no evaluator does.
+ * Parses a policy-server `policies.yml` (docs/kubewarden-compatibility.md#policies-file): policy id → entry,
+ * a policy (`module`) or a policy group (`policies` + `expression`); every problem of every entry is reported
+ * together. Unknown keys of policies and groups are ignored, as policy-server does (its controller adds
+ * `namespacedName`); unknown keys of group members are refused, as there. Castellan reads one key more on
+ * policies and groups: `failurePolicy` (`Fail` by default), what the gateway answers when no evaluator does.
  */
 export function parsePoliciesFile(text: string, source = 'policies.yml'): DesiredPolicy[] {
   let document: unknown;
@@ -112,8 +111,8 @@ function readPolicy(policyId: string, entry: Fields, problem: (text: string) => 
 }
 
 /**
- * A group (spec §6.2): its members' settings, resources and capabilities are their own; the group
- * never mutates (see {@link desiredPolicyGroup}).
+ * A group (docs/kubewarden-compatibility.md#policies-file): its members' settings, resources and capabilities
+ * are their own; the group never mutates (see {@link desiredPolicyGroup}).
  */
 function readGroup(policyId: string, entry: Fields, problem: (text: string) => void): DesiredPolicy {
   const expression = entry.expression;
@@ -145,7 +144,10 @@ function readGroup(policyId: string, entry: Fields, problem: (text: string) => v
 /** What a member may declare; members reject unknown keys, as policy-server does. */
 const MEMBER_KEYS = ['module', 'settings', 'contextAwareResources', 'timeoutEvalSeconds', 'hostCapabilities'];
 
-/** Words the group expression language (CEL) reserves, so no member can be called by them (spec §7.2). */
+/**
+ * Words the group expression language (CEL) reserves, so no member can be called by them
+ * (docs/kubewarden-compatibility.md#policies-file).
+ */
 const CEL_RESERVED_WORDS = new Set(
   'true false null in as break const continue else for function if import let loop package namespace return var void while'.split(
     ' ',

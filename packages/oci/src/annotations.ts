@@ -3,9 +3,9 @@ const IMAGE_SOURCE = 'org.opencontainers.image.source';
 
 /**
  * Manifest annotations from a policy's metadata annotations, as `kwctl push` writes them
- * (spec §5.1): values trimmed, multi-line values dropped (registries and UIs handle them
- * badly), and `org.opencontainers.image.source` copied from `io.kubewarden.policy.source`
- * when absent.
+ * (docs/kubewarden-compatibility.md#oci-artifact-layout): values trimmed, multi-line values dropped
+ * (registries and UIs handle them badly), and `org.opencontainers.image.source` copied from
+ * `io.kubewarden.policy.source` when absent.
  */
 export function manifestAnnotations(
   metadataAnnotations: Record<string, string> | undefined,

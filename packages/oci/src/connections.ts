@@ -21,8 +21,9 @@ const IDLE_TIMEOUT_MS = 30_000;
 export const MAX_REMEMBERED_HOSTS = 256;
 
 /**
- * Applies sources.yml to connections (spec §5.3): HTTPS with the host's extra CAs on top of the
- * system roots; for hosts in `insecure_sources`, unverified HTTPS and then plain HTTP as fallbacks.
+ * Applies sources.yml to connections (docs/kubewarden-compatibility.md#sources-file): HTTPS with the host's
+ * extra CAs on top of the system roots; for hosts in `insecure_sources`, unverified HTTPS and then plain HTTP
+ * as fallbacks.
  */
 export class SourceConnections {
   readonly #insecure: Set<string>;

@@ -36,9 +36,10 @@ export interface DockerCredentialsOptions {
 }
 
 /**
- * Reads registry credentials from a Docker config directory (spec §5.4): `dir` (the
- * `--docker-config-json-path`), else `$DOCKER_CONFIG`, else `~/.docker`. A missing config.json
- * means anonymous access; a malformed one is an error.
+ * Reads registry credentials from a Docker config directory
+ * (docs/kubewarden-compatibility.md#registry-credentials): `dir` (the `--docker-config-json-path`), else
+ * `$DOCKER_CONFIG`, else `~/.docker`. A missing config.json means anonymous access; a malformed one is an
+ * error.
  */
 export async function loadDockerCredentials(
   dir?: string,

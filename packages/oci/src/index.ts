@@ -1,6 +1,6 @@
 /**
  * @castellan/oci: fetches Kubewarden policy modules from OCI registries, web servers and
- * files, and pushes them as Wasm artifacts (spec §5).
+ * files, and pushes them as Wasm artifacts (docs/kubewarden-compatibility.md#policy-artifacts).
  */
 export {
   ModuleDistributionClient,

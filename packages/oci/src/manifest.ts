@@ -1,6 +1,9 @@
 import { OciError, OciErrorCode } from './errors.js';
 
-/** Media types of OCI manifests and of Kubewarden's Wasm artifacts (spec §5.1). */
+/**
+ * Media types of OCI manifests and of Kubewarden's Wasm artifacts
+ * (docs/kubewarden-compatibility.md#oci-artifact-layout).
+ */
 export const MediaType = {
   OciManifest: 'application/vnd.oci.image.manifest.v1+json',
   OciIndex: 'application/vnd.oci.image.index.v1+json',
@@ -99,7 +102,10 @@ export function selectIndexEntry(manifests: Descriptor[], where: string): Descri
   );
 }
 
-/** The first layer with the Wasm media type, as Kubewarden takes it (spec §5.1). */
+/**
+ * The first layer with the Wasm media type, as Kubewarden takes it
+ * (docs/kubewarden-compatibility.md#oci-artifact-layout).
+ */
 export function findWasmLayer(manifest: ImageManifest, where: string): Descriptor {
   const layer = manifest.layers.find((candidate) => candidate.mediaType === MediaType.WasmLayer);
   if (!layer) {
@@ -113,8 +119,8 @@ export function findWasmLayer(manifest: ImageManifest, where: string): Descripto
 }
 
 /**
- * The manifest `kwctl push` writes (spec §5.1): no top-level `mediaType`; it is PUT with the
- * OCI manifest content type instead.
+ * The manifest `kwctl push` writes (docs/kubewarden-compatibility.md#oci-artifact-layout): no top-level
+ * `mediaType`; it is PUT with the OCI manifest content type instead.
  */
 export function encodePolicyManifest(manifest: ImageManifest): Uint8Array {
   const descriptorJson = ({ mediaType, digest, size }: Descriptor) => ({ mediaType, digest, size });

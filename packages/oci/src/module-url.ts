@@ -4,7 +4,7 @@ import { OciError, OciErrorCode } from './errors.js';
 import { formatOciReference, parseOciReference } from './oci-reference.js';
 import type { OciReference } from './oci-reference.js';
 
-/** Where a policy module comes from (spec §5.2). */
+/** Where a policy module comes from (docs/kubewarden-compatibility.md#module-urls). */
 export type ModuleUrl =
   | { scheme: 'registry'; reference: OciReference }
   | { scheme: 'https' | 'http'; url: URL }

@@ -14,7 +14,10 @@ import type { OciReference } from './oci-reference.js';
 import type { RegistryRepository } from './registry-repository.js';
 import { assertWasmMagic } from './wasm-magic.js';
 
-/** The config blob of a Wasm policy artifact is exactly `{}` (spec §5.1). */
+/**
+ * The config blob of a Wasm policy artifact is exactly `{}`
+ * (docs/kubewarden-compatibility.md#oci-artifact-layout).
+ */
 const CONFIG_BLOB = new Uint8Array(Buffer.from('{}', 'utf8'));
 
 /** A policy reference resolved to the manifest it names and that manifest's Wasm layer. */
@@ -68,9 +71,9 @@ export async function pullPolicy(
 }
 
 /**
- * Pushes a module as `kwctl push` does (spec §5.1): config blob `{}`, one raw Wasm layer, a
- * manifest with the given annotations. Blobs the repository already has are not sent again.
- * Returns the manifest digest.
+ * Pushes a module as `kwctl push` does (docs/kubewarden-compatibility.md#oci-artifact-layout): config blob
+ * `{}`, one raw Wasm layer, a manifest with the given annotations. Blobs the repository already has are not
+ * sent again. Returns the manifest digest.
  */
 export async function pushPolicy(
   repository: RegistryRepository,

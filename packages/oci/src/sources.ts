@@ -5,8 +5,8 @@ import { messageOf } from '@castellan/proto';
 import { OciError, OciErrorCode } from './errors.js';
 
 /**
- * A sources.yml (spec §5.3) in serialisable form: plain JSON, because it travels inside fetch
- * requests. Host keys are `host[:port]`, lower case.
+ * A sources.yml (docs/kubewarden-compatibility.md#sources-file) in serialisable form: plain JSON, because it
+ * travels inside fetch requests. Host keys are `host[:port]`, lower case.
  */
 export interface SourcesConfig {
   /** Hosts that may fall back to unverified HTTPS, then plain HTTP. */

@@ -20,7 +20,10 @@ export interface AnnotateResult {
   metadata: PolicyMetadata;
 }
 
-/** Asks a waPC guest which protocol it speaks (the `protocol_version` operation, spec §1.2). */
+/**
+ * Asks a waPC guest which protocol it speaks (`protocol_version`,
+ * docs/kubewarden-compatibility.md#wapc-operations).
+ */
 export function detectWapcProtocolVersion(compiled: WebAssembly.Module): 'v1' | 'Unknown' {
   let reply: Uint8Array;
   try {
@@ -41,9 +44,10 @@ export function detectWapcProtocolVersion(compiled: WebAssembly.Module): 'v1' | 
 }
 
 /**
- * Embeds policy metadata in a module as kwctl annotate does (spec §4.3): backend detection and
- * protocol version, tool and usage annotations, validation, the `io.kubewarden.metadata` custom
- * section (replacing any earlier one), and Javy's host-call import renamed to `host.call`.
+ * Embeds policy metadata in a module as kwctl annotate does (docs/kubewarden-compatibility.md#annotating):
+ * backend detection and protocol version, tool and usage annotations, validation, the
+ * `io.kubewarden.metadata` custom section (replacing any earlier one), and Javy's host-call import renamed to
+ * `host.call`.
  */
 export async function annotatePolicy(input: AnnotateInput): Promise<AnnotateResult> {
   assertWasmMagic(input.module);

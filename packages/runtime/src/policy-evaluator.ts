@@ -10,7 +10,10 @@ import type { PolicyModule } from './policy-module.js';
 import { EvaluationPool } from './worker/evaluation-pool.js';
 import type { TaskOutcome } from './worker/worker-thread.js';
 
-/** Rego and WASI report an interrupted guest with the engine's own text (spec §6.6). */
+/**
+ * Rego and WASI report an interrupted guest with the engine's own text
+ * (docs/kubewarden-compatibility.md#timeouts).
+ */
 const INTERRUPTED_GUEST = 'guest code interrupted, execution deadline exceeded';
 
 export interface EvaluatorOptions {

@@ -25,8 +25,9 @@ export interface CompileOptions {
   /** Upper bound of one instance's linear memory. */
   memoryLimitMiB?: number;
   /**
-   * Refuse what Kubewarden's policy-server refuses (spec §1.2): waPC modules without metadata or
-   * with a protocol version other than v1. kwctl (and `castellan run`) accept them.
+   * Refuse what Kubewarden's policy-server refuses (docs/kubewarden-compatibility.md#wapc-operations): waPC
+   * modules without metadata or with a protocol version other than v1. kwctl (and `castellan run`) accept
+   * them.
    */
   requireProtocolVersion?: boolean;
 }
@@ -63,7 +64,10 @@ export function isRegoModule(exports: readonly WebAssembly.ModuleExportDescripto
   return exports.some((e) => e.name.startsWith('opa_'));
 }
 
-/** Reads and validates the `io.kubewarden.metadata` section (spec §4.1); undefined when not annotated. */
+/**
+ * Reads and validates the `io.kubewarden.metadata` section
+ * (docs/kubewarden-compatibility.md#metadata-section); undefined when not annotated.
+ */
 export function readPolicyMetadata(bytes: Uint8Array): PolicyMetadata | undefined {
   const section = readCustomSection(bytes, METADATA_SECTION);
   if (!section) return undefined;
@@ -102,7 +106,10 @@ async function compile(bytes: ModuleBytes, what: string): Promise<WebAssembly.Mo
   }
 }
 
-/** Kubewarden's execution-mode rules (spec §3, §9): metadata first, an override must agree. */
+/**
+ * Kubewarden's execution-mode rules (docs/kubewarden-compatibility.md#choosing-the-execution-mode): metadata
+ * first, an override must agree.
+ */
 export function resolveExecutionMode(
   metadata: PolicyMetadata | undefined,
   override: ExecutionMode | undefined,
@@ -156,9 +163,9 @@ function checkProtocolVersion(metadata: PolicyMetadata | undefined): void {
 }
 
 /**
- * Validates, instruments and compiles a policy module (spec §4, §1.3). Memory is capped in the
- * binary for every module that defines its own; a waPC module also gets its mutable globals
- * exported so warm instances can be reset to their post-initialisation state.
+ * Validates, instruments and compiles a policy module (docs/kubewarden-compatibility.md#policy-metadata,
+ * #wapc-initialisation). Memory is capped in the binary for every module that defines its own; a waPC module
+ * also gets its mutable globals exported so warm instances can be reset to their post-initialisation state.
  */
 export async function compilePolicyModule(
   bytes: ModuleBytes,

@@ -2,8 +2,8 @@ import { createHostCallDispatcher } from '@castellan/runtime';
 import type { HostCallHandler } from '@castellan/runtime';
 
 /**
- * The host-capability allow-list of each policy (spec §2.1), behind the one host-call handler the
- * worker threads share.
+ * The host-capability allow-list of each policy (docs/kubewarden-compatibility.md#capability-allow-lists),
+ * behind the one host-call handler the worker threads share.
  *
  * A host call names its policy but not the revision, so while two revisions of a policy are served
  * during a rollout, both use the grants of the newest one loaded. The evaluator implements no

@@ -53,7 +53,8 @@ export class ModuleCache {
 
   private async compile(sha256: string, executionMode: ExecutionModeName | undefined): Promise<PolicyModule> {
     const bytes = await this.source.get(sha256);
-    // Kubewarden's policy-server refuses waPC modules without `protocolVersion: v1` (spec §1.2).
+    // Kubewarden's policy-server refuses waPC modules without `protocolVersion: v1`
+    // (docs/kubewarden-compatibility.md#wapc-operations).
     return compilePolicyModule(ownedBytes(bytes), {
       executionMode,
       memoryLimitMiB: this.memoryLimitMiB,

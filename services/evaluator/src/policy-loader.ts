@@ -66,7 +66,8 @@ export class PolicyLoader {
     try {
       expression = parseGroupExpression(group.expression, Object.keys(group.members));
     } catch (error) {
-      // policy-server's words for a bad expression (spec §6.5), given to every request.
+      // policy-server's words for a bad expression, given to every request
+      // (docs/kubewarden-compatibility.md#policy-groups).
       const { code, message } = toWireError(error, EvaluatorErrorCode.LoadFailed, 'group expression');
       return {
         kind: 'failed',
@@ -127,7 +128,8 @@ export class PolicyLoader {
     return {
       error: {
         code: EvaluatorErrorCode.SettingsInvalid,
-        // The text Kubewarden's policy-server answers with (spec §6.3).
+        // The text Kubewarden's policy-server answers with
+        // (docs/kubewarden-compatibility.md#loading-policies).
         message: `Policy settings are invalid: ${verdict.message ?? 'no message'}`,
       },
     };

@@ -8,16 +8,16 @@ export interface LoadedModule {
 }
 
 /**
- * What one revision of a policy answers with: the loaded policy, the loaded members of a policy
- * group with its expression, or the reason it could not be loaded (then every request gets a deny
- * naming it, spec §6.3 continue-on-errors).
+ * What one revision of a policy answers with: the loaded policy, the loaded members of a policy group with
+ * its expression, or the reason it could not be loaded (then every request gets a deny naming it,
+ * docs/kubewarden-compatibility.md#loading-policies).
  */
 export type RevisionState =
   | ({ kind: 'loaded' } & LoadedModule)
   | {
       kind: 'group';
       expression: GroupExpression;
-      /** The group's rejection message (spec §6.5). */
+      /** The group's rejection message (docs/kubewarden-compatibility.md#policy-groups). */
       message: string;
       /** Member name → loaded member, in declaration order. */
       members: Map<string, LoadedModule>;

@@ -1,7 +1,8 @@
 /**
- * Checks of a webhook request body before anything is dispatched (spec §6.4): the content type, that
- * it is JSON, and that it is an AdmissionReview (or `{request}` for `/validate_raw`). The status codes
- * and message prefixes are those policy-server's HTTP framework answers with.
+ * Checks of a webhook request body before anything is dispatched
+ * (docs/kubewarden-compatibility.md#endpoints): the content type, that it is JSON, and that it is an
+ * AdmissionReview (or `{request}` for `/validate_raw`). The status codes and message prefixes are those
+ * policy-server's HTTP framework answers with.
  */
 import { messageOf } from '@castellan/proto';
 import { RuntimeError, normaliseAdmissionRequest } from '@castellan/runtime';
@@ -18,7 +19,10 @@ export interface BodyProblem {
 
 /** What the gateway needs from the request; the body itself travels to the evaluator untouched. */
 export interface AdmissionBody {
-  /** The request uid; for raw requests `request.uid` when it is a string, else "" (spec §1.7). */
+  /**
+   * The request uid; for raw requests `request.uid` when it is a string, else ""
+   * (docs/kubewarden-compatibility.md#validation-request).
+   */
   uid: string;
   /** Absent for raw requests. */
   namespace: string | undefined;

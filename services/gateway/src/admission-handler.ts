@@ -1,7 +1,7 @@
 /**
- * The webhook endpoints (spec §6.4): route, check the body, find the policy, dispatch, and turn
- * the outcome into the answer — the only place where an outcome becomes an admission response,
- * so that every 200 answer echoes the request's uid.
+ * The webhook endpoints (docs/kubewarden-compatibility.md#endpoints): route, check the body, find the policy,
+ * dispatch, and turn the outcome into the answer — the only place where an outcome becomes an admission
+ * response, so that every 200 answer echoes the request's uid.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -127,7 +127,8 @@ export class AdmissionHandler {
       answer = { ...outcome.response, uid: body.uid };
       this.recordVerdict(evaluation, answer, performance.now() - started);
       if (route.policyMode === 'monitor' && origin !== 'audit') {
-        // Monitor mode admits regardless; the verdict it would have given is logged (spec §6.5 step 1).
+        // Monitor mode admits regardless; the verdict it would have given is logged
+        // (docs/kubewarden-compatibility.md#response-processing, step 1).
         logger.info(
           { ...log, allowed: answer.allowed, message: answer.status?.message },
           'monitor mode: policy verdict not enforced',

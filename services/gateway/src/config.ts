@@ -29,7 +29,10 @@ export interface GatewayConfig extends ServiceConfig {
   readonly tlsKeyFile: string;
   /** When not empty, every client must present a certificate signed by one of these CAs. */
   readonly clientCaFiles: readonly string[];
-  /** Requests for objects in this namespace are admitted without evaluation (spec §6.5 step 0). */
+  /**
+   * Requests for objects in this namespace are admitted without evaluation
+   * (docs/kubewarden-compatibility.md#response-processing, step 0).
+   */
   readonly alwaysAcceptNamespace: string | undefined;
   readonly defaultTimeoutSeconds: number;
   /** How long a request's headers, and then its body, may take to arrive. */

@@ -1,9 +1,9 @@
 /**
  * The gateway's Prometheus metrics. The evaluation metrics mirror policy-server's
- * `kubewarden_policy_evaluations_total` / `…_latency_milliseconds` (spec §6.7) under the `castellan_`
- * prefix; `accepted`, `mutated` and `error_code` describe the policy's own verdict, before monitor
- * mode and the mutation constraint. No label carries a namespace, a uid or an unknown policy id, so
- * the number of series stays bounded by the configured policies.
+ * `kubewarden_policy_evaluations_total` / `…_latency_milliseconds` (docs/kubewarden-compatibility.md#metrics)
+ * under the `castellan_` prefix; `accepted`, `mutated` and `error_code` describe the policy's own verdict,
+ * before monitor mode and the mutation constraint. No label carries a namespace, a uid or an unknown policy
+ * id, so the number of series stays bounded by the configured policies.
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';

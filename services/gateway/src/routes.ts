@@ -1,4 +1,7 @@
-/** The gateway's URL space (spec §6.4): which endpoint a method and request target name. */
+/**
+ * The gateway's URL space (docs/kubewarden-compatibility.md#endpoints): which endpoint a method and request
+ * target name.
+ */
 import type { EvaluationOrigin } from './dispatch.js';
 
 export type GatewayTarget =

@@ -134,7 +134,7 @@ describe('gateway webhook endpoints over real TLS, with an in-process evaluator 
     });
   });
 
-  describe('response processing (spec §6.5)', () => {
+  describe('response processing (monitor mode, mutation rule, custom message)', () => {
     it('admits in monitor mode and drops the status, keeping warnings', async () => {
       const { response } = await validate(
         'monitored',
@@ -212,7 +212,7 @@ describe('gateway webhook endpoints over real TLS, with an in-process evaluator 
   });
 
   describe('/validate_raw', () => {
-    it('answers {response} with the raw request uid and applies §6.5', async () => {
+    it('answers {response} with the raw request uid and applies response processing', async () => {
       const answer = await http1(gateway.url('/validate_raw/raw-policy'), tls, {
         body: JSON.stringify({ request: { uid: 'raw-uid', user: 'bob' } }),
       });

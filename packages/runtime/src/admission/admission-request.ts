@@ -58,7 +58,10 @@ export function normaliseAdmissionRequest(value: unknown): AdmissionRequest {
   return request;
 }
 
-/** The uid of a raw request (§1.7 step 1): its `uid` when that is a string, else "". */
+/**
+ * The uid of a raw request (docs/kubewarden-compatibility.md#validation-request): its `uid` when that is a
+ * string, else "".
+ */
 export function requestUid(raw: unknown): string {
   return isJsonObject(raw) && typeof raw.uid === 'string' ? raw.uid : '';
 }

@@ -1,6 +1,7 @@
 /**
- * Building the AdmissionResponse the API server receives: from a policy's ValidationResponse (§1.7), from a
- * Rego result set (§3.1), or from the host itself when something failed.
+ * Building the AdmissionResponse the API server receives: from a policy's ValidationResponse
+ * (docs/kubewarden-compatibility.md#admission-response), from a Rego result set (#rego-policies), or from the
+ * host itself when something failed.
  */
 import jsonPatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
@@ -41,7 +42,10 @@ export interface PolicyVerdict {
   response: ValidationResponse;
 }
 
-/** §1.7: the AdmissionResponse for a policy's ValidationResponse. */
+/**
+ * The AdmissionResponse for a policy's ValidationResponse
+ * (docs/kubewarden-compatibility.md#admission-response).
+ */
 export function buildAdmissionResponse({ uid, original, response }: PolicyVerdict): AdmissionResponse {
   if (response.mutated_object !== undefined && original === undefined) {
     // The policy's message, warnings and annotations are dropped with the mutation, as in the reference host.
@@ -95,8 +99,9 @@ export function gatekeeperInput(
 }
 
 /**
- * §3.1 `opa` mode: `[0].result.response` is an AdmissionResponse the policy wrote itself; it is taken as
- * given (a `patch` must already be base64) except for the uid, which is the request's.
+ * `opa` mode (docs/kubewarden-compatibility.md#rego-policies): `[0].result.response` is an AdmissionResponse
+ * the policy wrote itself; it is taken as given (a `patch` must already be base64) except for the uid, which
+ * is the request's.
  */
 export function opaResultToAdmissionResponse(uid: string, resultSet: unknown): AdmissionResponse {
   const result = elementAt(resultSet, 0);
@@ -119,8 +124,9 @@ export function opaResultToAdmissionResponse(uid: string, resultSet: unknown): A
 }
 
 /**
- * §3.1 `gatekeeper` mode: `[0]` is `{result: [{msg}]}`; any violation denies, with the messages joined. A
- * missing or malformed result counts as no violation, as it does in the reference host.
+ * `gatekeeper` mode (docs/kubewarden-compatibility.md#rego-policies): `[0]` is `{result: [{msg}]}`; any
+ * violation denies, with the messages joined. A missing or malformed result counts as no violation, as it
+ * does in the reference host.
  */
 export function gatekeeperResultToAdmissionResponse(uid: string, resultSet: unknown): AdmissionResponse {
   const messages = violationMessages(elementAt(resultSet, 0));

@@ -1,6 +1,7 @@
 /**
- * §6.5 steps 1–3: how a policy's configuration (mode, mutation permission, custom message) changes its verdict
- * before it is answered. The order matters; it is the reference host's.
+ * Steps 1–3 of docs/kubewarden-compatibility.md#response-processing: how a policy's configuration (mode,
+ * mutation permission, custom message) changes its verdict before it is answered. The order matters; it is
+ * the reference host's.
  */
 import { canonicalAdmissionResponse } from './admission-response.js';
 import type { AdmissionResponse, PolicyMode } from './types.js';

@@ -87,7 +87,7 @@ describe('parseValidationResponse', () => {
     expect(parseValidationResponse(withBom).ok).toBe(false);
   });
 
-  it('builds the rejection of §1.5 for the request uid', () => {
+  it('builds the rejection of an unparsable validation response for the request uid', () => {
     const parse = parseValidationResponse('{"accepted":1}');
     expect(parse.ok).toBe(false);
     if (parse.ok) return;

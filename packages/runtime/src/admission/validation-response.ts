@@ -46,8 +46,8 @@ const settingsValidationResponseFields: StructFields<SettingsValidationResponse>
 };
 
 /**
- * §1.5. `failureContext` starts the error text: waPC replies use the default, WASI stdout uses
- * `Cannot deserialize policy validation response` (§3.2).
+ * docs/kubewarden-compatibility.md#validation-response. `failureContext` starts the error text: waPC replies
+ * use the default, WASI stdout uses `Cannot deserialize policy validation response` (#wasi-policies).
  */
 export function parseValidationResponse(
   reply: Uint8Array | string,
@@ -62,8 +62,9 @@ export function parseValidationResponse(
 }
 
 /**
- * §1.6. An unparsable reply becomes `{valid: false, message: "<failureContext>: <details>"}`: waPC replies use
- * the default, WASI stdout uses `Cannot deserialize settings validation response` (§3.2).
+ * docs/kubewarden-compatibility.md#settings-validation. An unparsable reply becomes
+ * `{valid: false, message: "<failureContext>: <details>"}`: waPC replies use the default, WASI stdout uses
+ * `Cannot deserialize settings validation response` (#wasi-policies).
  */
 export function parseSettingsValidationResponse(
   reply: Uint8Array | string,

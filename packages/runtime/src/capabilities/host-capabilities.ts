@@ -1,6 +1,7 @@
 /**
- * Host capabilities (§2.1): the operations a policy may call on the host, addressed as
- * `<namespace>/<operation>` paths, and the per-policy allow-list that gates them.
+ * Host capabilities (docs/kubewarden-compatibility.md#capability-allow-lists): the operations a policy may
+ * call on the host, addressed as `<namespace>/<operation>` paths, and the per-policy allow-list that gates
+ * them.
  */
 import { RuntimeError, RuntimeErrorCode } from '../errors.js';
 

@@ -24,17 +24,26 @@ export interface PolicyEngine {
   validateSettings(): SettingsValidationResponse;
 }
 
-/** Spec §6.6: the message a request gets when its policy overran the deadline. */
+/**
+ * The message a request gets when its policy overran the deadline
+ * (docs/kubewarden-compatibility.md#timeouts).
+ */
 export const DEADLINE_EXCEEDED_MESSAGE =
   'Policy execution interrupted because it exceeded the allowed execution time';
 
-/** The object a mutation is diffed against (spec §1.7 step 5): `request.object`, or the whole raw request. */
+/**
+ * The object a mutation is diffed against (docs/kubewarden-compatibility.md#admission-response):
+ * `request.object`, or the whole raw request.
+ */
 export function mutationOriginal(input: ValidationInput): unknown {
   const request = JSON.parse(input.requestJson) as Record<string, unknown>;
   return input.raw ? request : request['object'];
 }
 
-/** The JSON text of a ValidationRequest (spec §1.4), built without re-serialising either part. */
+/**
+ * The JSON text of a ValidationRequest (docs/kubewarden-compatibility.md#validation-request), built without
+ * re-serialising either part.
+ */
 export function validationRequestJson(input: ValidationInput, settingsJson: string): string {
   return `{"request":${input.requestJson},"settings":${settingsJson}}`;
 }

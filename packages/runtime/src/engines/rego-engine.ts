@@ -13,14 +13,17 @@ import type { LoadedPolicy } from './opa-wasm.js';
 export type RegoMode = 'opa' | 'gatekeeper';
 
 const encoder = new TextEncoder();
-/** The OPA ABI's conventional starting memory (spec §3.1); growth is bounded by the memory limit. */
+/**
+ * The OPA ABI's conventional starting memory (docs/kubewarden-compatibility.md#rego-policies); growth is
+ * bounded by the memory limit.
+ */
 const INITIAL_MEMORY_PAGES = 5;
 
 /**
- * `opa` and `gatekeeper` execution (spec §3.1) through `@open-policy-agent/opa-wasm`. The instance
- * is reused: the OPA ABI resets the heap to just after `data` before every evaluation, which is
- * exactly the isolation Kubewarden's own Rego engine gives. An evaluation error or trap discards
- * the instance; the next evaluation loads a fresh one.
+ * `opa` and `gatekeeper` execution (docs/kubewarden-compatibility.md#rego-policies) through
+ * `@open-policy-agent/opa-wasm`. The instance is reused: the OPA ABI resets the heap to just after `data`
+ * before every evaluation, which is exactly the isolation Kubewarden's own Rego engine gives. An evaluation
+ * error or trap discards the instance; the next evaluation loads a fresh one.
  */
 export class RegoEngine implements PolicyEngine {
   private loaded: LoadedPolicy | undefined;
@@ -52,7 +55,10 @@ export class RegoEngine implements PolicyEngine {
       : gatekeeperResultToAdmissionResponse(input.uid, resultSet);
   }
 
-  /** Rego policies have no settings validation: any settings are accepted (spec §3.1). */
+  /**
+   * Rego policies have no settings validation: any settings are accepted
+   * (docs/kubewarden-compatibility.md#rego-policies).
+   */
   validateSettings(): SettingsValidationResponse {
     return { valid: true };
   }

@@ -33,12 +33,12 @@ interface WarmGuest {
 }
 
 /**
- * `kubewarden-wapc` execution (spec §1). Recycling rule: one warm instance per policy per worker,
- * restored to its post-initialisation snapshot after every call, so each request sees what a fresh
- * instance would (Kubewarden's isolation) at the cost of a memory copy. The instance is thrown away
- * — and the next call builds a fresh one — after a trap, when a call grew memory (a snapshot cannot
- * shrink it back), or when the module's globals could not be reached. A timeout kills the whole
- * worker, so that instance is gone too.
+ * `kubewarden-wapc` execution (docs/kubewarden-compatibility.md#wapc-policies). Recycling rule: one warm
+ * instance per policy per worker, restored to its post-initialisation snapshot after every call, so each
+ * request sees what a fresh instance would (Kubewarden's isolation) at the cost of a memory copy. The
+ * instance is thrown away — and the next call builds a fresh one — after a trap, when a call grew memory (a
+ * snapshot cannot shrink it back), or when the module's globals could not be reached. A timeout kills the
+ * whole worker, so that instance is gone too.
  *
  * Growth is learnt: the next instance's memory starts at the size the call needed (up to 16 MiB),
  * so its allocator claims that memory at initialisation and later calls of the same size no longer

@@ -25,10 +25,11 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
- * A waPC guest instance on top of `@wapc/host`, adapted to Kubewarden (spec §1.1, §1.3): a complete
- * `wasi_snapshot_preview1` replaces the library's small shim, `_start` runs through WASI (so
- * `proc_exit(0)` is success) before `wapc_init`, host calls are synchronous and their error text is
- * passed as UTF-8 bytes (the library measures it in UTF-16 units), and calls are synchronous.
+ * A waPC guest instance on top of `@wapc/host`, adapted to Kubewarden
+ * (docs/kubewarden-compatibility.md#wapc-abi, #wapc-initialisation): a complete `wasi_snapshot_preview1`
+ * replaces the library's small shim, `_start` runs through WASI (so `proc_exit(0)` is success) before
+ * `wapc_init`, host calls are synchronous and their error text is passed as UTF-8 bytes (the library measures
+ * it in UTF-16 units), and calls are synchronous.
  */
 export class WapcGuest extends WapcHost {
   private readonly wasi = new InMemoryWasi();
@@ -92,7 +93,9 @@ export class WapcGuest extends WapcHost {
     return this.getCallerMemory();
   }
 
-  /** Invokes a guest operation synchronously (spec §1.1 invocation sequence). */
+  /**
+   * Invokes a guest operation synchronously, in the sequence of docs/kubewarden-compatibility.md#wapc-abi.
+   */
   call(operation: string, payload: Uint8Array): Uint8Array {
     const operationEncoded = encoder.encode(operation);
     this.state.guestRequest = { operation, operationEncoded, msg: payload };

@@ -21,11 +21,11 @@ class WasiProgramFailure extends Error {
 }
 
 /**
- * `wasi` execution (spec §3.2): a WASI command run once per call with a fresh instance (a Javy
- * policy embeds a JavaScript engine whose state cannot be rewound), argv
- * `["policy.wasm", <action>]`, the request on stdin, the answer on stdout. Host calls go through
- * `host.call` (and Javy's un-rewritten `kubewarden:javy/host.call`): `0` means success, and the
- * answer — or the error text — is appended to stdin for the guest to read.
+ * `wasi` execution (docs/kubewarden-compatibility.md#wasi-policies): a WASI command run once per call with a
+ * fresh instance (a Javy policy embeds a JavaScript engine whose state cannot be rewound), argv
+ * `["policy.wasm", <action>]`, the request on stdin, the answer on stdout. Host calls go through `host.call`
+ * (and Javy's un-rewritten `kubewarden:javy/host.call`): `0` means success, and the answer — or the error
+ * text — is appended to stdin for the guest to read.
  */
 export class WasiEngine implements PolicyEngine {
   constructor(

@@ -1,8 +1,8 @@
 /**
- * Policy-group expressions (spec §6.5, §7.2): calls of the group's members combined with `!`, `==`, `!=`,
- * `&&`, `||` and parentheses. Kubewarden's policy-server evaluates them with Rhai and its controller
- * validates them with CEL; this is the subset both accept. An expression is parsed once, when the group is
- * loaded, and evaluated lazily for each request.
+ * Policy-group expressions (docs/kubewarden-compatibility.md#policy-groups): calls of the group's members
+ * combined with `!`, `==`, `!=`, `&&`, `||` and parentheses. Kubewarden's policy-server evaluates them with
+ * Rhai and its controller validates them with CEL; this is the subset both accept. An expression is parsed
+ * once, when the group is loaded, and evaluated lazily for each request.
  */
 import { RuntimeError, RuntimeErrorCode } from '../errors.js';
 

@@ -1,6 +1,7 @@
 /**
- * A policy group's verdict (spec §6.5): the group expression decides, calling members only as it needs them,
- * and each evaluated member that counted as false is reported as a cause of the denial.
+ * A policy group's verdict (docs/kubewarden-compatibility.md#policy-groups): the group expression decides,
+ * calling members only as it needs them, and each evaluated member that counted as false is reported as a
+ * cause of the denial.
  */
 import { acceptance, rejection } from '../admission/admission-response.js';
 import type { AdmissionResponse, StatusCause } from '../admission/types.js';

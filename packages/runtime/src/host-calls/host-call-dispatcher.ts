@@ -13,18 +13,21 @@ import type { HostCallHandler, HostCallOutcome, HostCallRequest } from './host-c
 export type HostCapability = (payload: Uint8Array, call: HostCallRequest) => Promise<Uint8Array> | Uint8Array;
 
 export interface HostCallDispatcherOptions {
-  /** The allow-list patterns granted to a policy (spec §2.1); `['*']` grants everything. */
+  /**
+   * The allow-list patterns granted to a policy (docs/kubewarden-compatibility.md#capability-allow-lists);
+   * `['*']` grants everything.
+   */
   grantedCapabilities: (policyId: string) => readonly string[];
   /** Implemented capabilities by path (`kubernetes/get_resource`, …). */
   capabilities?: ReadonlyMap<string, HostCapability>;
 }
 
 /**
- * Routes host calls as Kubewarden does (spec §2.1): the binding must be `kubewarden`, the policy's
- * allow-list is checked before the path is matched, and an unknown namespace or operation gets the
- * reference's error text. A known capability this runtime does not provide is answered as not
- * granted, since no configuration can grant it here. (`tracing/log` never reaches this: worker
- * threads answer it themselves.)
+ * Routes host calls as Kubewarden does (docs/kubewarden-compatibility.md#host-calls): the binding must be
+ * `kubewarden`, the policy's allow-list is checked before the path is matched, and an unknown namespace or
+ * operation gets the reference's error text. A known capability this runtime does not provide is answered as
+ * not granted, since no configuration can grant it here. (`tracing/log` never reaches this: worker threads
+ * answer it themselves.)
  */
 export function createHostCallDispatcher(options: HostCallDispatcherOptions): HostCallHandler {
   const grantsByPolicy = new Map<string, ReturnType<typeof parseHostCapabilityGrants>>();

@@ -1,4 +1,7 @@
-/** One capability call a guest makes (waPC `__host_call`, WASI `host.call`), spec §2. */
+/**
+ * One capability call a guest makes (waPC `__host_call`, WASI `host.call`):
+ * docs/kubewarden-compatibility.md#host-calls.
+ */
 export interface HostCallRequest {
   policyId: string;
   binding: string;

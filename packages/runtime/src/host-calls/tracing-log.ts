@@ -3,9 +3,9 @@ import type { PolicyLogEntry, PolicyLogLevel } from './host-call.js';
 const LEVELS: readonly PolicyLogLevel[] = ['trace', 'debug', 'info', 'warning', 'error'];
 
 /**
- * Reads a `kubewarden/tracing/log` payload (spec §2.2). Levels are case-insensitive and `warn` is
- * not accepted; a malformed entry is still logged (at error level, saying why) because the
- * reference host logs it and lets the call succeed.
+ * Reads a `kubewarden/tracing/log` payload (docs/kubewarden-compatibility.md#logging). Levels are
+ * case-insensitive and `warn` is not accepted; a malformed entry is still logged (at error level, saying why)
+ * because the reference host logs it and lets the call succeed.
  */
 export function parseTracingLog(policyId: string, payload: Uint8Array): PolicyLogEntry {
   let record: unknown;

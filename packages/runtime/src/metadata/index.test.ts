@@ -15,7 +15,7 @@ describe('metadata public API', () => {
     ]);
   });
 
-  it('lists the enumerations of §4.2', () => {
+  it('lists the enumerations of the metadata fields', () => {
     expect(metadata.EXECUTION_MODES).toEqual(['kubewarden-wapc', 'opa', 'gatekeeper', 'wasi']);
     expect(metadata.POLICY_TYPES).toEqual(['kubernetes', 'raw']);
     expect(metadata.PROTOCOL_VERSIONS).toEqual(['v1', 'Unknown']);

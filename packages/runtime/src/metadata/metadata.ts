@@ -1,6 +1,7 @@
 /**
- * Policy metadata (§4.2): what a policy declares about itself in its `io.kubewarden.metadata` custom section
- * or its `metadata.yml`, validated and defaulted as Kubewarden does.
+ * Policy metadata: what a policy declares about itself in its `io.kubewarden.metadata` custom section or its
+ * `metadata.yml`, validated and defaulted as Kubewarden does
+ * (docs/kubewarden-compatibility.md#metadata-fields).
  */
 import { parse as parseSemver } from 'semver';
 import { RuntimeError, RuntimeErrorCode } from '../errors.js';
@@ -74,7 +75,10 @@ export function parseMetadata(value: unknown): PolicyMetadata {
   return metadata;
 }
 
-/** The compact JSON `annotate` embeds (§4.3 step 7), keys in the reference order, maps and sets sorted. */
+/**
+ * The compact JSON `annotate` embeds (docs/kubewarden-compatibility.md#annotating), keys in the reference
+ * order, maps and sets sorted.
+ */
 export function serialiseMetadata(metadata: PolicyMetadata): string {
   return JSON.stringify(
     withoutUndefined({

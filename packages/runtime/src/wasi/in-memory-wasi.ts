@@ -30,9 +30,9 @@ class CapturedStream {
 export type WasiExit = { kind: 'exited'; code: number };
 
 /**
- * A complete `wasi_snapshot_preview1` for one guest instance, with in-memory stdio: stdin is a
- * byte buffer the host can append to (WASI host-call answers arrive there, spec §3.2), stdout and
- * stderr are captured. No argv beyond what is given, no environment, no preopened directories.
+ * A complete `wasi_snapshot_preview1` for one guest instance, with in-memory stdio: stdin is a byte buffer
+ * the host can append to (WASI host-call answers arrive there, docs/kubewarden-compatibility.md#host-calls),
+ * stdout and stderr are captured. No argv beyond what is given, no environment, no preopened directories.
  */
 export class InMemoryWasi {
   private readonly stdinFile: File;

@@ -1,6 +1,6 @@
-// Guest side of the waPC protocol (spec §1.1): operation dispatch, host calls, logging.
-// Policies normally go through lib/policy.ts, which registers the Kubewarden operations
-// and re-exports `__guest_call` (a module only exports what its entry file exports).
+// Guest side of the waPC protocol (docs/kubewarden-compatibility.md#wapc-abi): operation dispatch,
+// host calls, logging. Policies normally go through lib/policy.ts, which registers the Kubewarden
+// operations and re-exports `__guest_call` (a module only exports what its entry file exports).
 import {
   __guest_request,
   __guest_response,

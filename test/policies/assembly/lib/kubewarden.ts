@@ -1,4 +1,5 @@
-// Kubewarden documents (spec §1.5, §1.6) and types shared by waPC and WASI policies.
+// Kubewarden documents (docs/kubewarden-compatibility.md#validation-response, #settings-validation)
+// and types shared by waPC and WASI policies.
 import { JSONValue } from './json';
 
 /** ValidationResponse accepting the request, with an optional status message. */

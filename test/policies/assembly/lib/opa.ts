@@ -1,5 +1,6 @@
-// The OPA Wasm ABI, version 1.2, as driven by @open-policy-agent/opa-wasm and by
-// Kubewarden's burrego (spec §3.1). A fixture re-exports all of it (`export * from`).
+// The OPA Wasm ABI, version 1.2, as driven by @open-policy-agent/opa-wasm and by Kubewarden's
+// burrego (docs/kubewarden-compatibility.md#rego-policies). A fixture re-exports all of it
+// (`export * from`).
 //
 // Values: a value's address is the address of its JSONValue object. Heap: the `stub`
 // runtime (build flag `--runtime stub`) is a bump allocator that never frees, which is

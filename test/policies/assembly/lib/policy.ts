@@ -1,4 +1,5 @@
-// Registers the three operations Kubewarden invokes on a waPC policy (spec §1.2).
+// Registers the three operations Kubewarden invokes on a waPC policy
+// (docs/kubewarden-compatibility.md#wapc-operations).
 import { register, fail, Handler } from './guest';
 import { parseJSON, JSONValue } from './json';
 import { validSettings } from './kubewarden';

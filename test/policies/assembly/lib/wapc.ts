@@ -1,7 +1,7 @@
-// Host functions of the waPC ABI (spec §1.1). AssemblyScript imports a bodiless
-// `declare function` from the module named after its file, so this file being
-// called `wapc.ts` makes each of these an import `wapc.<name>` (no decorators needed).
-// Lengths and pointers are i32 on wasm32; `usize` is i32 there.
+// Host functions of the waPC ABI (docs/kubewarden-compatibility.md#wapc-abi). AssemblyScript
+// imports a bodiless `declare function` from the module named after its file, so this file being
+// called `wapc.ts` makes each of these an import `wapc.<name>` (no decorators needed). Lengths and
+// pointers are i32 on wasm32; `usize` is i32 there.
 
 export declare function __guest_request(opPtr: usize, msgPtr: usize): void;
 export declare function __guest_response(ptr: usize, len: usize): void;

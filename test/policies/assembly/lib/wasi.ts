@@ -1,5 +1,6 @@
-// Helpers for WASI command-mode policies (spec §3.2). Built with @assemblyscript/wasi-shim,
-// whose `process` global wraps WASI: argv, stdin/stdout/stderr and exit.
+// Helpers for WASI command-mode policies (docs/kubewarden-compatibility.md#wasi-policies). Built
+// with @assemblyscript/wasi-shim, whose `process` global wraps WASI: argv, stdin/stdout/stderr and
+// exit.
 import { call } from './host';
 import { HostCallResult } from './kubewarden';
 

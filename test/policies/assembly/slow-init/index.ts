@@ -1,5 +1,6 @@
-// Exports `wapc_init`, which the host must call after instantiation (spec §1.3);
-// validate reports whether it ran: "initialized" or "not initialized".
+// Exports `wapc_init`, which the host must call after instantiation
+// (docs/kubewarden-compatibility.md#wapc-initialisation); validate reports whether it ran:
+// "initialized" or "not initialized".
 import { registerPolicy } from '../lib/policy';
 import { accepted } from '../lib/kubewarden';
 

@@ -1,5 +1,5 @@
-// WASI command-mode policy (spec §3.2): argv[1] is `validate` or `validate-settings`,
-// the request comes on stdin, the answer goes to stdout.
+// WASI command-mode policy (docs/kubewarden-compatibility.md#wasi-policies): argv[1] is `validate`
+// or `validate-settings`, the request comes on stdin, the answer goes to stdout.
 //
 // Settings:
 //   forbiddenName  string  reject objects with this metadata.name

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { createRegoBuiltins, missingRegoBuiltins, regoBuiltins, SUPPORTED_REGO_BUILTINS } from './index.js';
 
 describe('Rego builtins', () => {
-  it('lists exactly the host builtins of Kubewarden (spec §3.1)', () => {
+  it('lists exactly the host builtins of Kubewarden', () => {
     expect([...SUPPORTED_REGO_BUILTINS].sort()).toEqual(
       [
         'base64url.encode_no_pad',

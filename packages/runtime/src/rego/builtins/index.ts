@@ -28,7 +28,10 @@ import { yamlIsValid, yamlMarshal, yamlUnmarshal } from './yaml.js';
 export { RegoBuiltinError } from './builtin.js';
 export type { RegoBuiltin } from './builtin.js';
 
-/** Every builtin Kubewarden provides on the host side (spec §3.1); OPA compiles all others into the Wasm. */
+/**
+ * Every builtin Kubewarden provides on the host side (docs/kubewarden-compatibility.md#rego-policies); OPA
+ * compiles all others into the Wasm.
+ */
 export const SUPPORTED_REGO_BUILTINS = [
   'trace',
   'base64url.encode_no_pad',
