@@ -59,14 +59,24 @@ describe('PolicyStore save, list and remove (temp dir)', () => {
     expect(listed[1]?.sha256).toBe('4bf5122f344554c53bde2ebb8cd2b7e3d1600ad631c385a5d7cce23c7785459a');
   });
 
-  it('removes by sha256 prefix every copy of one module, and refuses an ambiguous prefix', async () => {
+  it('removes by sha256 prefix one stored module, and refuses a prefix that names several', async () => {
     await store.save(parseModuleUrl('registry://r.io/a/one:v1'), new Uint8Array([1]));
     await store.save(parseModuleUrl('registry://r.io/a/one:v2'), new Uint8Array([1]));
     await store.save(parseModuleUrl('registry://r.io/b/other:v1'), new Uint8Array([3]));
     await expect(store.remove('sha256:')).rejects.toThrow(/holds no policy/);
-    const removed = await store.remove('sha256:4bf5');
-    expect(removed.map((p) => p.url)).toEqual(['registry://r.io/a/one:v1', 'registry://r.io/a/one:v2']);
+    // Two copies of one module: the prefix does not say which one goes.
+    await expect(store.remove('sha256:4bf5')).rejects.toThrow(
+      /matches 2 stored copies of one module \(registry:\/\/r.io\/a\/one:v1, registry:\/\/r.io\/a\/one:v2\): give the URL/,
+    );
+    expect((await store.remove('registry://r.io/a/one:v1')).map((p) => p.url)).toEqual([
+      'registry://r.io/a/one:v1',
+    ]);
+    expect((await store.remove('4bf5')).map((p) => p.url)).toEqual(['registry://r.io/a/one:v2']);
     expect(await readdir(join(root, 'registry', 'r.io'))).toEqual(['b']);
+    // A registry manifest digest is not a module's sha256: the refusal says so.
+    await expect(store.remove(`sha256:${'f'.repeat(64)}`)).rejects.toThrow(
+      /nor a module whose sha256 starts with f{64}.*a registry manifest digest, as `push` prints, is not a module's sha256/,
+    );
     // A second module whose digest starts with the same hex digit as [3]'s.
     const digit = sha256Hex(new Uint8Array([3])).charAt(0);
     let byte = 4;

@@ -33,7 +33,7 @@ export function defaultStoreRoot(env: Record<string, string | undefined> = proce
 }
 
 /**
- * The local policy store, laid out as kwctl's (spec §5.2): `<root>/<scheme>/<host[:port]>/<path…>/<file>`.
+ * The local policy store, laid out as kwctl's (docs/kubewarden-compatibility.md#module-urls): `<root>/<scheme>/<host[:port]>/<path…>/<file>`.
  * Registry files keep their tag (`name:v1`, implicit `name:latest`) or, when pinned, their digest
  * (`name@sha256:…`, which decides what was pulled); web files keep their URL path.
  */
@@ -109,20 +109,29 @@ export class PolicyStore {
   }
 
   #select(target: string, policies: StoredPolicy[]): StoredPolicy[] {
+    const prefix = !target.includes('://') ? SHA256_PREFIX.exec(target)?.[1] : undefined;
     const notFound = () =>
       new CliError(
-        `the policy store ${this.root} holds no policy ${target}: \`castellan policies\` lists what it holds`,
+        prefix === undefined
+          ? `the policy store ${this.root} holds no policy ${target}: \`castellan policies\` lists what it holds`
+          : `the policy store ${this.root} holds no policy ${target}, nor a module whose sha256 starts with ${prefix}: \`castellan policies\` lists them (a registry manifest digest, as \`push\` prints, is not a module's sha256)`,
       );
-    const prefix = !target.includes('://') ? SHA256_PREFIX.exec(target)?.[1] : undefined;
     if (prefix !== undefined) {
       const matching = policies.filter((policy) => policy.sha256.startsWith(prefix));
+      const urls = matching.map((policy) => policy.url).join(', ');
       const digests = new Set(matching.map((policy) => policy.sha256));
       if (digests.size > 1) {
         throw new CliError(
-          `sha256 prefix ${prefix} matches ${digests.size} different policies (${matching.map((p) => p.url).join(', ')}): give more digits`,
+          `sha256 prefix ${prefix} matches ${digests.size} different policies (${urls}): give more digits`,
         );
       }
-      if (matching.length > 0) return matching;
+      // The same module pulled from several URLs: which one goes is the user's choice.
+      if (matching.length > 1) {
+        throw new CliError(
+          `sha256 prefix ${prefix} matches ${matching.length} stored copies of one module (${urls}): give the URL of the one to remove`,
+        );
+      }
+      if (matching.length === 1) return matching;
     }
     let path: string;
     try {

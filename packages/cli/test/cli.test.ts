@@ -95,6 +95,15 @@ describe('castellan run', () => {
     expect(badMode.stderr).toMatch(/use one of kubewarden-wapc, opa, gatekeeper, wasi/);
   });
 
+  it('inspects an unannotated Rego module given its execution mode, as the refusal suggests', async () => {
+    const refused = await castellan('inspect', policyPath('rego-opa'));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/give its execution mode \(opa or gatekeeper\)/);
+    const inspected = await castellan('inspect', policyPath('rego-opa'), '-e', 'opa', '-o', 'json');
+    expect(inspected.code).toBe(0);
+    expect(JSON.parse(inspected.stdout)).toMatchObject({ executionMode: 'opa', annotated: false });
+  });
+
   it('reports a registry port out of range in one line, for pull, push and run alike', async () => {
     const reference = 'registry://127.0.0.1:99999/policies/a:v1';
     const answers = [
@@ -182,6 +191,21 @@ describe('castellan bench', () => {
     expect(report.latency.samples).toBeGreaterThan(10);
     expect(report.latency.p99Micros).toBeGreaterThan(0);
     expect(report.throughput.evaluations).toBeGreaterThan(10);
+  });
+
+  it('measures without a warm-up when asked to, and wants a whole number of evaluations in flight', async () => {
+    const report = await benchReport('accept', '--duration', '0.2', '--warm-up', '0');
+    expect(report.latency.samples).toBeGreaterThan(10);
+    const fractional = await castellan(
+      'bench',
+      policyPath('accept'),
+      '-r',
+      reviewPath('privileged-pod-default'),
+      '--concurrency',
+      '2.5',
+    );
+    expect(fractional.code).not.toBe(0);
+    expect(fractional.stderr).toMatch(/--concurrency.*must be a positive integer/);
   });
 
   it('finishes with a report on an endless loop, whose overruns mark it heavy, on its one worker', async () => {

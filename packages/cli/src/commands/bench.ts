@@ -5,7 +5,12 @@ import { formatMicros, summarise } from '../latency-stats.js';
 import type { LatencySummary } from '../latency-stats.js';
 import { openPolicySession } from '../policy-session.js';
 import type { PolicyFlags, PolicySession } from '../policy-session.js';
-import { addPolicyOptions, parsePositiveInteger, parsePositiveNumber } from './policy-options.js';
+import {
+  addPolicyOptions,
+  parseNonNegativeNumber,
+  parsePositiveInteger,
+  parsePositiveNumber,
+} from './policy-options.js';
 
 interface BenchFlags extends PolicyFlags {
   requestPath: string;
@@ -60,8 +65,8 @@ export function registerBench(program: Command): void {
       .requiredOption('-r, --request-path <file>', 'AdmissionReview or AdmissionRequest JSON file')
       .option('--raw', 'send the request to the policy verbatim (raw policies)')
       .option('--duration <seconds>', 'measurement time of each phase', parsePositiveNumber, 5)
-      .option('--warm-up <seconds>', 'warm-up time before measuring', parsePositiveNumber, 1)
-      .option('--concurrency <n>', 'evaluations in flight in the throughput phase', parsePositiveNumber, 4)
+      .option('--warm-up <seconds>', 'warm-up time before measuring (0: none)', parseNonNegativeNumber, 1)
+      .option('--concurrency <n>', 'evaluations in flight in the throughput phase', parsePositiveInteger, 4)
       .option('--workers <n>', 'evaluation worker threads', parsePositiveInteger, 1)
       .addOption(
         new Option('-o, --output <format>', 'report format').choices(['text', 'json']).default('text'),
@@ -74,8 +79,10 @@ export function registerBench(program: Command): void {
       const progress = (line: string): void => {
         if (flags.output === 'text') process.stderr.write(`${line}\n`);
       };
-      progress(`warming up for ${flags.warmUp} s…`);
-      await drive(session, document, raw, flags.warmUp, flags.concurrency);
+      if (flags.warmUp > 0) {
+        progress(`warming up for ${flags.warmUp} s…`);
+        await drive(session, document, raw, flags.warmUp, flags.concurrency);
+      }
       progress(`measuring latency (one evaluation at a time) for ${flags.duration} s…`);
       const sequential = await drive(session, document, raw, flags.duration, 1);
       progress(`measuring throughput (${flags.concurrency} in flight) for ${flags.duration} s…`);

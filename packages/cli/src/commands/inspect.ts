@@ -1,11 +1,12 @@
 import { compilePolicyModule, RuntimeError } from '@castellan/runtime';
-import type { PolicyModule } from '@castellan/runtime';
+import type { ExecutionMode, PolicyModule } from '@castellan/runtime';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { CliError } from '../cli-error.js';
 import { readModule } from '../module-source.js';
 import { addRegistryOptions } from '../registry-options.js';
+import { executionModeOption } from './policy-options.js';
 import type { RegistryFlags } from '../registry-options.js';
 
 /** Import modules a host must provide; the rest of the imports are listed by count only. */
@@ -84,6 +85,7 @@ function formatText(r: InspectReport): string {
 
 interface InspectFlags extends RegistryFlags {
   output: 'text' | 'json' | 'yaml';
+  executionMode?: ExecutionMode;
 }
 
 export function registerInspect(program: Command): void {
@@ -93,12 +95,16 @@ export function registerInspect(program: Command): void {
     .argument('<module>', 'policy module: a local path, file://, registry://, https:// or http:// URL')
     .addOption(
       new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'yaml']).default('text'),
-    );
+    )
+    .addOption(executionModeOption());
   addRegistryOptions(command).action(async (reference: string, flags: InspectFlags) => {
     const bytes = await readModule(reference, flags);
     let module: PolicyModule;
     try {
-      module = await compilePolicyModule(bytes);
+      module = await compilePolicyModule(
+        bytes,
+        flags.executionMode ? { executionMode: flags.executionMode } : {},
+      );
     } catch (error) {
       if (error instanceof RuntimeError) throw new CliError(`cannot inspect ${reference}: ${error.message}`);
       throw error;

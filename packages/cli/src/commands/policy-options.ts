@@ -23,10 +23,26 @@ export function parsePositiveNumber(value: string): number {
   return number;
 }
 
+export function parseNonNegativeNumber(value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number < 0) {
+    throw new InvalidArgumentError('must be a number of 0 or more');
+  }
+  return number;
+}
+
 export function parsePositiveInteger(value: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number <= 0) throw new InvalidArgumentError('must be a positive integer');
   return number;
+}
+
+/** `-e`: the execution mode of a module whose metadata does not say it (an unannotated Rego module). */
+export function executionModeOption(): Option {
+  return new Option(
+    '-e, --execution-mode <mode>',
+    'override the execution mode (must agree with the metadata)',
+  ).argParser(parseMode);
 }
 
 /** The flags every command that runs a policy shares (run, bench), registry flags included. */
@@ -35,12 +51,7 @@ export function addPolicyOptions(command: Command): Command {
     command
       .option('--settings-json <json>', 'policy settings as a JSON object')
       .option('-s, --settings-path <file>', 'policy settings from a YAML or JSON file')
-      .addOption(
-        new Option(
-          '-e, --execution-mode <mode>',
-          'override the execution mode (must agree with the metadata)',
-        ).argParser(parseMode),
-      )
+      .addOption(executionModeOption())
       .option('--timeout <seconds>', 'evaluation deadline in seconds (default 2)', parsePositiveNumber),
   );
 }
