@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ControlErrorCode, FetchClient, PolicyPublisher } from '@castellan/control';
@@ -41,13 +42,21 @@ export interface Verdict {
   latencyMs: number;
 }
 
+/** An evaluator process, with what it says it evaluated. */
+export interface EvaluatorProcess extends ServerProcess {
+  /**
+   * The uids of the requests this evaluator evaluated, from its own `evaluated` log lines (written
+   * before it replies). Empty unless the harness was started with `recordEvaluations`.
+   */
+  readonly evaluated: ReadonlySet<string>;
+}
+
 /** Castellan's services as real processes (built `dist/main.js`) on one NATS. */
 export interface CastellanProcesses {
   readonly nc: NatsConnection;
-  readonly evaluators: ServerProcess[];
+  readonly evaluators: EvaluatorProcess[];
   /** Starts one more evaluator of the pool. */
-  addEvaluator(): ServerProcess;
-  /** Fetches the modules and writes the policies to the KV, as `castellan up` does. */
+  addEvaluator(): EvaluatorProcess;
   /**
    * Fetches the modules and writes the policies to the KV, as `castellan up` does; like any caller,
    * it retries policies that failed for a transient reason (JetStream electing a leader).
@@ -73,6 +82,11 @@ export interface CastellanOptions {
   evaluators?: number;
   workers?: number;
   jetstreamReplicas?: number;
+  /**
+   * Runs the evaluators at debug level, so that each one's `evaluated` set says which requests it
+   * answered: tests of evaluator loss tell the killed evaluator's answers from the survivors'.
+   */
+  recordEvaluations?: boolean;
 }
 
 export async function startCastellan(options: CastellanOptions): Promise<CastellanProcesses> {
@@ -110,14 +124,16 @@ export async function startCastellan(options: CastellanOptions): Promise<Castell
       ...(options.moduleDirs ?? []),
     ].join(','),
   });
-  const evaluators: ServerProcess[] = [];
+  const evaluators: EvaluatorProcess[] = [];
   const addEvaluator = () => {
-    const evaluator = service('evaluator', {
+    const started = service('evaluator', {
       CASTELLAN_POOL: POOL,
       CASTELLAN_WORKERS: String(options.workers ?? 1),
       CASTELLAN_HEARTBEAT_MS: HEARTBEAT_MS,
       CASTELLAN_ROLLOUT_GRACE_MS: ROLLOUT_GRACE_MS,
+      ...(options.recordEvaluations ? { CASTELLAN_LOG_LEVEL: 'debug' } : {}),
     });
+    const evaluator = { ...started, evaluated: evaluatedUids(started) };
     evaluators.push(evaluator);
     return evaluator;
   };
@@ -192,6 +208,18 @@ export async function startCastellan(options: CastellanOptions): Promise<Castell
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The uids of an evaluator's `evaluated` log lines (pino JSON on stdout), as they are written. */
+function evaluatedUids({ child }: ServerProcess): ReadonlySet<string> {
+  const uids = new Set<string>();
+  if (!child.stdout) return uids;
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    if (!line.includes('"msg":"evaluated"')) return;
+    const { uid } = JSON.parse(line) as { uid?: unknown };
+    if (typeof uid === 'string') uids.add(uid);
+  });
+  return uids;
 }
 
 /** An HTTP answer as received. */

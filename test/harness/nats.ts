@@ -24,6 +24,8 @@ const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
 export interface LockedBus {
   /** The CA that signed the servers' certificates. */
   readonly caFile: string;
+  /** The signing keys (`authority.json`), as an operator hands them to the reconciler. */
+  readonly authorityFile: string;
   /** The `.creds` file of an identity. */
   credentials(identity: BusIdentity): Promise<string>;
   /** `CASTELLAN_NATS_URL`, `CASTELLAN_NATS_CREDS` and `CASTELLAN_NATS_CA` of a service process. */
@@ -118,8 +120,18 @@ export interface NatsCluster extends LockedBus {
 export interface NatsClusterNode {
   readonly name: string;
   readonly url: string;
+  /** The client connections the node holds now, from its monitoring endpoint (`/connz`). */
+  clients(): Promise<NatsClient[]>;
   /** SIGKILL: the node is gone, as in a machine loss. */
   kill(): Promise<void>;
+}
+
+/** A client connection as nats-server's `/connz` reports it. */
+export interface NatsClient {
+  /** The connection name: `castellan-gateway`, `castellan-evaluator-<pool>`, … */
+  readonly name: string;
+  /** Messages the client published through this node. */
+  readonly inMsgs: number;
 }
 
 /** A JetStream cluster of `size` real nats-server processes on loopback, routes between all. */
@@ -129,8 +141,11 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   const bus = await prepareLocalBus(join(dir, 'bus'));
   const clientPorts = await Promise.all(Array.from({ length: size }, () => freeLoopbackPort()));
   const routePorts = await Promise.all(Array.from({ length: size }, () => freeLoopbackPort()));
+  // Monitoring (read-only, unauthenticated) on loopback, for tests that must know which node holds
+  // which service's connection; no product configuration enables it.
+  const monitorPorts = await Promise.all(Array.from({ length: size }, () => freeLoopbackPort()));
   const routes = routePorts.map((port) => `"nats-route://127.0.0.1:${port}"`).join(', ');
-  const nodes: { name: string; url: string; server: ServerProcess }[] = [];
+  const nodes: { name: string; url: string; monitorPort: number; server: ServerProcess }[] = [];
   for (let index = 0; index < size; index++) {
     const name = `n${index + 1}`;
     const configPath = join(dir, `${name}.conf`);
@@ -139,6 +154,7 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
       [
         `server_name: ${name}`,
         `listen: "127.0.0.1:${clientPorts[index]}"`,
+        `http: "127.0.0.1:${monitorPorts[index]}"`,
         `max_payload: ${MAX_PAYLOAD_BYTES}`,
         `jetstream { store_dir: "${join(dir, name)}" }`,
         `cluster { name: castellan, listen: "127.0.0.1:${routePorts[index]}", routes: [${routes}]\n${routeTlsConfig(bus.serverTls)}\n}`,
@@ -148,6 +164,7 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     nodes.push({
       name,
       url: `nats://127.0.0.1:${clientPorts[index]}`,
+      monitorPort: monitorPorts[index] ?? 0,
       server: startProcess(binary, ['-c', configPath]),
     });
   }
@@ -163,7 +180,12 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   return {
     ...access,
     urls,
-    nodes: nodes.map(({ name, url, server }) => ({ name, url, kill: () => server.kill() })),
+    nodes: nodes.map(({ name, url, monitorPort, server }) => ({
+      name,
+      url,
+      clients: () => connz(monitorPort),
+      kill: () => server.kill(),
+    })),
     async waitForJetStream(timeoutMs = 20_000) {
       const nc = await access.connect({ role: 'control' });
       const deadline = Date.now() + timeoutMs;
@@ -189,6 +211,15 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   };
 }
 
+async function connz(monitorPort: number): Promise<NatsClient[]> {
+  const answer = await fetch(`http://127.0.0.1:${monitorPort}/connz?limit=1024`);
+  if (!answer.ok) throw new Error(`/connz of the node on ${monitorPort}: HTTP ${answer.status}`);
+  const { connections } = (await answer.json()) as {
+    connections?: { name?: string; in_msgs: number }[];
+  };
+  return (connections ?? []).map((c) => ({ name: c.name ?? '', inMsgs: c.in_msgs }));
+}
+
 function lockedBus(bus: LocalBus, url: () => string): LockedBus {
   const access = async (identity: BusIdentity) => ({
     natsUrl: url(),
@@ -197,6 +228,7 @@ function lockedBus(bus: LocalBus, url: () => string): LockedBus {
   });
   return {
     caFile: bus.caFile,
+    authorityFile: bus.authorityFile,
     credentials: (identity) => bus.credentialsFile(identity),
     serviceEnv: async (identity) => busAccessEnv(await access(identity)),
     async connect(identity, options = {}) {

@@ -1,8 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { examplePolicy, exampleReview, startCastellan } from '../harness/castellan.js';
-import type { CastellanProcesses, RawAnswer } from '../harness/castellan.js';
+import type { CastellanProcesses } from '../harness/castellan.js';
 import { startNatsServer } from '../harness/nats.js';
 import type { NatsServer } from '../harness/nats.js';
+import { answerWithin } from './load.js';
+
+/**
+ * How long one request may wait for its answer: the policy's timeout (2 s) plus the gateway's
+ * grace, with slack. A request not answered by then is reported, not left to hang the test.
+ */
+const ANSWER_WITHIN_MS = 5000;
 
 /** A small deterministic generator (mulberry32), so a failing case can be replayed. */
 function random(seed: number): () => number {
@@ -92,17 +99,26 @@ describe('fuzzing the gateway with mutated AdmissionReviews (real processes)', (
     const original = await exampleReview('privileged-pod');
     const next = random(20261123);
     const heapBefore = heapUsed(await castellan.metrics());
-    const unexpected: { status: number; text: string }[] = [];
+    // Every request's answer, or why it has none (a hang is reported here, not left to vitest's timeout).
+    const unexpected: ({ status: number; text: string } | { reason: string })[] = [];
     const paths = ['/validate/pod-privileged', '/validate_raw/pod-privileged', '/audit/pod-privileged'];
     for (let batch = 0; batch < 100; batch++) {
-      const answers = await Promise.all(
-        Array.from({ length: 30 }, async (): Promise<RawAnswer> => {
+      const outcomes = await Promise.all(
+        Array.from({ length: 30 }, () => {
           const { body, contentType } = mutate(original, next);
           const path = paths[Math.floor(next() * paths.length)] ?? paths[0]!;
-          return castellan.postRaw(path, body, contentType ? { 'content-type': contentType } : {});
+          return answerWithin(
+            castellan.postRaw(path, body, contentType ? { 'content-type': contentType } : {}),
+            ANSWER_WITHIN_MS,
+          );
         }),
       );
-      for (const answer of answers) {
+      for (const outcome of outcomes) {
+        if (!('answer' in outcome)) {
+          unexpected.push(outcome);
+          continue;
+        }
+        const { answer } = outcome;
         const json = answer.contentType?.startsWith('application/json') ? tryParse(answer.text) : undefined;
         const fine = [200, 400, 413, 415, 422].includes(answer.status) && json !== undefined;
         if (!fine) unexpected.push({ status: answer.status, text: answer.text.slice(0, 200) });

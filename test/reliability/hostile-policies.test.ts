@@ -7,15 +7,26 @@ import { examplePolicy, exampleReview, startCastellan } from '../harness/castell
 import type { CastellanProcesses, Verdict } from '../harness/castellan.js';
 import { startNatsServer } from '../harness/nats.js';
 import type { NatsServer } from '../harness/nats.js';
-import { runLoad } from './load.js';
+import { answerWaitMs, expectEveryRequestAnswered, failurePolicyMessage, runLoad, withUid } from './load.js';
+import type { LoadRun } from './load.js';
 
-const median = (verdicts: Verdict[]) => {
-  const sorted = verdicts.map((v) => v.latencyMs).sort((a, b) => a - b);
+/** Long enough for the longest policy timeout here: pod-privileged's default, 2 s. */
+const ANSWER_WITHIN_MS = answerWaitMs(2);
+/** The runtime's deny when a policy ran past its deadline. */
+const INTERRUPTED = /^Policy execution interrupted because it exceeded the allowed execution time$/;
+/** The runtime's deny when a waPC policy trapped (the memory bomb, once memory.grow fails at the cap). */
+const TRAPPED = /^internal server error: Guest call failure: .*unreachable/;
+
+const latencies = (run: LoadRun<Verdict>) =>
+  run.answered.map(({ answer }) => answer.latencyMs).sort((a, b) => a - b);
+
+const median = (run: LoadRun<Verdict>) => {
+  const sorted = latencies(run);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 };
 
-const deciles = (verdicts: Verdict[]) => {
-  const sorted = verdicts.map((v) => v.latencyMs).sort((a, b) => a - b);
+const deciles = (run: LoadRun<Verdict>) => {
+  const sorted = latencies(run);
   return [0.1, 0.3, 0.5, 0.7, 0.9, 1]
     .map((q) => (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0).toFixed(1))
     .join(' / ');
@@ -51,36 +62,61 @@ describe('an endless loop and a memory bomb under load (real processes, one eval
 
   it('denies the hostile requests and never lets them make another policy decide wrongly', async () => {
     const review = await exampleReview('unprivileged-pod');
-    const normal = await runLoad(4, 2000, () => castellan.validate('pod-privileged', review));
-
-    const hostile: Verdict[] = [];
-    const hammer = (policyId: string) => async () => {
-      const verdict = await castellan.validate(policyId, review);
-      hostile.push(verdict);
-      return verdict;
-    };
-    const [underAttack] = await Promise.all([
-      runLoad(4, 5000, () => castellan.validate('pod-privileged', review)),
-      runLoad(2, 5000, hammer('endless-loop')),
-      runLoad(2, 5000, hammer('memory-bomb')),
+    const load = (policyId: string, concurrency: number, durationMs: number) =>
+      runLoad({ concurrency, durationMs, answerWithinMs: ANSWER_WITHIN_MS }, (index) =>
+        castellan.validate(policyId, withUid(review, `${policyId}-${index}`)),
+      );
+    const normal = await load('pod-privileged', 4, 2000);
+    const [underAttack, endlessLoop, memoryBomb] = await Promise.all([
+      load('pod-privileged', 4, 5000),
+      load('endless-loop', 2, 5000),
+      load('memory-bomb', 2, 5000),
     ]);
+    const after = await load('pod-privileged', 4, 2000);
 
-    // Hostile requests are denied: by the runtime (deadline, memory cap) or by failure policy.
-    expect(hostile.length).toBeGreaterThan(0);
-    expect(hostile.filter((v) => v.status !== 200 || v.allowed !== false || v.code !== 500)).toEqual([]);
+    const runs: [string, LoadRun<Verdict>][] = [
+      ['pod-privileged', normal],
+      ['pod-privileged', underAttack],
+      ['endless-loop', endlessLoop],
+      ['memory-bomb', memoryBomb],
+      ['pod-privileged', after],
+    ];
+    for (const [, run] of runs) expectEveryRequestAnswered(run);
+    // Every answer echoes the uid of its own request.
+    expect(
+      runs.flatMap(([policyId, run]) =>
+        run.answered.filter(({ index, answer }) => answer.uid !== `${policyId}-${index}`),
+      ),
+    ).toEqual([]);
+
+    // Hostile requests are denied by the runtime — which shows the hostile module ran: the loop
+    // until its deadline, the bomb until memory.grow failed at the cap — or by failure policy.
+    const denial = (message: RegExp) => (v: Verdict) =>
+      v.status === 200 && v.allowed === false && v.code === 500 && message.test(v.message ?? '');
+    const interrupted = denial(INTERRUPTED);
+    const trapped = denial(TRAPPED);
+    const failurePolicy = (policyId: string) => denial(failurePolicyMessage(policyId));
+    const verdicts = (run: LoadRun<Verdict>) => run.answered.map(({ answer }) => answer);
+    expect(verdicts(endlessLoop).filter((v) => !interrupted(v) && !failurePolicy('endless-loop')(v))).toEqual(
+      [],
+    );
+    expect(verdicts(endlessLoop).filter(interrupted).length).toBeGreaterThan(0);
+    expect(
+      verdicts(memoryBomb).filter((v) => !trapped(v) && !interrupted(v) && !failurePolicy('memory-bomb')(v)),
+    ).toEqual([]);
+    expect(verdicts(memoryBomb).filter(trapped).length).toBeGreaterThan(0);
+
     // The other policy is decided by itself, or — when the attack starves it past its timeout —
     // denied by failure policy; never allowed or denied for the wrong reason.
-    const decided = (v: Verdict) => v.status === 200 && v.allowed === true;
-    const failurePolicy = (v: Verdict) =>
-      v.status === 200 && v.code === 500 && /did not answer/.test(v.message ?? '');
+    const decided = (v: Verdict) => v.status === 200 && v.allowed === true && v.code === undefined;
+    expect(verdicts(normal).filter((v) => !decided(v))).toEqual([]);
     expect(
-      underAttack.filter((v) => !decided(v) && !failurePolicy(v)),
+      verdicts(underAttack).filter((v) => !decided(v) && !failurePolicy('pod-privileged')(v)),
       castellan.logs(),
     ).toEqual([]);
-    expect(underAttack.filter(decided).length).toBeGreaterThan(0);
+    expect(verdicts(underAttack).filter(decided).length).toBeGreaterThan(0);
     // Once the attack stops, it answers as before: a thread is free, nothing is left stuck.
-    const after = await runLoad(4, 2000, () => castellan.validate('pod-privileged', review));
-    expect(after.every(decided)).toBe(true);
+    expect(verdicts(after).filter((v) => !decided(v))).toEqual([]);
     process.stderr.write(
       `hostile-policies: median ${median(normal).toFixed(1)} ms normal, ${median(underAttack).toFixed(1)} ms under attack (deciles ${deciles(underAttack)}), ${median(after).toFixed(1)} ms after\n`,
     );
