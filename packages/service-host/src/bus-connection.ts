@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { busIdentityName, inboxPrefix } from '@castellan/proto';
+import { busIdentityName, inboxPrefix, messageOf } from '@castellan/proto';
 import type { BusIdentity } from '@castellan/proto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { credsAuthenticator } from '@nats-io/nats-core';
-import type { ConnectionOptions } from '@nats-io/nats-core';
+import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
 import { natsServers } from './env-reader.js';
 import type { ServiceConfig } from './env-reader.js';
 
@@ -31,4 +33,28 @@ export function busAccessEnv(access: BusAccess): Record<string, string> {
     CASTELLAN_NATS_CREDS: access.natsCredentialsFile,
     CASTELLAN_NATS_CA: access.natsCaFile,
   };
+}
+
+/** Waits between first-connection attempts: doubling from the first to the last. */
+export const FIRST_CONNECT_BACKOFF_MS = { first: 500, last: 10_000 } as const;
+
+/**
+ * The first connection, asked for again (with backoff) until a server takes it, each failure
+ * reported with its reason: a server that is down, refuses the credentials, or fails TLS is
+ * said so, where nats.js's own wait at start is silent. Once connected, the connection
+ * reconnects forever on its own.
+ */
+export async function connectToBus(
+  options: ConnectionOptions,
+  onFailure: (reason: string, retryInMs: number) => void,
+): Promise<NatsConnection> {
+  for (let delay: number = FIRST_CONNECT_BACKOFF_MS.first; ;) {
+    try {
+      return await connect({ ...options, maxReconnectAttempts: -1 });
+    } catch (error) {
+      onFailure(messageOf(error), delay);
+      await sleep(delay);
+      delay = Math.min(delay * 2, FIRST_CONNECT_BACKOFF_MS.last);
+    }
+  }
 }

@@ -58,6 +58,18 @@ describe('EnvReader', () => {
     ]);
   });
 
+  it('refuses a credentials file or a CA that is not one, naming it', () => {
+    const reader = new EnvReader({
+      CASTELLAN_NATS_CREDS: BUS_ACCESS_ENV.CASTELLAN_NATS_CA,
+      CASTELLAN_NATS_CA: BUS_ACCESS_ENV.CASTELLAN_NATS_CREDS,
+    });
+    reader.serviceConfig();
+    expect(reader.problems).toEqual([
+      `CASTELLAN_NATS_CREDS: ${BUS_ACCESS_ENV.CASTELLAN_NATS_CA} holds no NATS USER JWT: this service's NATS credentials (a .creds file)`,
+      `CASTELLAN_NATS_CA: ${BUS_ACCESS_ENV.CASTELLAN_NATS_CREDS} holds no CERTIFICATE: the CA of the NATS servers' certificates (PEM)`,
+    ]);
+  });
+
   it('reads booleans in the usual spellings and refuses others', () => {
     const reader = new EnvReader({ A: 'TRUE', B: '0', C: 'yes', D: 'maybe' });
     expect([reader.boolean('A', false), reader.boolean('B', true), reader.boolean('C', false)]).toEqual([

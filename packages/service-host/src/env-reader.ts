@@ -1,4 +1,4 @@
-import { accessSync, constants } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -91,16 +91,25 @@ export class EnvReader {
     return fallback;
   }
 
-  /** A file this process can read, named by a required variable. */
-  readableFile(name: string, what: string): string {
+  /**
+   * A file this process can read, named by a required variable; when `holds` is given, the file
+   * must also contain that PEM-style block (a credentials file that is not one fails here, with
+   * its name, rather than as a connection that never succeeds).
+   */
+  readableFile(name: string, what: string, holds?: string): string {
     const path = this.required(name, what);
     if (path === '') return path;
+    let text: string;
     try {
-      accessSync(path, constants.R_OK);
+      text = readFileSync(path, 'utf8');
     } catch (error) {
       this.problems.push(
         `${name}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}): ${what}`,
       );
+      return path;
+    }
+    if (holds !== undefined && !text.includes(`-----BEGIN ${holds}-----`)) {
+      this.problems.push(`${name}: ${path} holds no ${holds}: ${what}`);
     }
     return path;
   }
@@ -125,8 +134,13 @@ export class EnvReader {
       natsCredentialsFile: this.readableFile(
         'CASTELLAN_NATS_CREDS',
         "this service's NATS credentials (a .creds file)",
+        'NATS USER JWT',
       ),
-      natsCaFile: this.readableFile('CASTELLAN_NATS_CA', "the CA of the NATS servers' certificates (PEM)"),
+      natsCaFile: this.readableFile(
+        'CASTELLAN_NATS_CA',
+        "the CA of the NATS servers' certificates (PEM)",
+        'CERTIFICATE',
+      ),
     };
   }
 

@@ -15,5 +15,5 @@ export { watchKv } from './kv-watch.js';
 export type { KvWatch } from './kv-watch.js';
 export { untilTurnEnds } from './turn-end.js';
 export { untilAnswered } from './until-answered.js';
-export { busAccessEnv, busConnectionOptions } from './bus-connection.js';
+export { busAccessEnv, busConnectionOptions, connectToBus } from './bus-connection.js';
 export type { BusAccess } from './bus-connection.js';

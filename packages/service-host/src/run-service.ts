@@ -1,9 +1,8 @@
-import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import type { BusIdentity } from '@castellan/proto';
-import { busConnectionOptions } from './bus-connection.js';
+import { busConnectionOptions, connectToBus } from './bus-connection.js';
 import type { Environment, ServiceConfig } from './env-reader.js';
 
 /** A running service, as its `app.ts` builds it. */
@@ -35,14 +34,16 @@ export async function runService<C extends ServiceConfig>(definition: ServiceDef
     process.exit(2);
   }
   const logger = pino({ level: config.logLevel, base: { service: `castellan-${definition.name}` } });
-  const nc = await connect({
-    ...busConnectionOptions(config, definition.busIdentity(config)),
-    waitOnFirstConnect: true,
-    maxReconnectAttempts: -1,
-    // Async stack traces make every request allocate two errors up front: ~12% of the gateway's
-    // CPU in profiles.
-    noAsyncTraces: true,
-  });
+  const nc = await connectToBus(
+    {
+      ...busConnectionOptions(config, definition.busIdentity(config)),
+      // Async stack traces make every request allocate two errors up front: ~12% of the gateway's
+      // CPU in profiles.
+      noAsyncTraces: true,
+    },
+    (reason, retryInMs) =>
+      logger.warn({ servers: config.natsUrl, reason, retryInMs }, 'cannot connect to NATS; retrying'),
+  );
   void logConnectionChanges(nc, logger);
 
   let service: StartedService;
