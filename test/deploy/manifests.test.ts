@@ -3,8 +3,18 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import {
+  ClusterBusSecretName,
+  NATS_CONFIG_DIR,
+  credentialsSecretName,
+  prepareClusterBus,
+} from '@castellan/bus-auth';
+import type { BusIdentity } from '@castellan/proto';
+import { credsAuthenticator } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { requireBinary } from '../harness/binaries.js';
+import { freeLoopbackPort, startProcess, waitUntilReady } from '../harness/processes.js';
 import type {
   Container,
   CustomResourceDefinition,
@@ -258,18 +268,47 @@ function castellanContainers(objects: readonly KubeObject[]): [Workload, Contain
   );
 }
 
-async function natsConfigProblems(config: string): Promise<string> {
-  const natsServer = await requireBinary('nats-server');
+/** The identity each Castellan Deployment of the manifests connects to NATS as. */
+const IDENTITIES: Record<string, BusIdentity> = {
+  'castellan-gateway': { role: 'gateway' },
+  'castellan-fetcher': { role: 'fetcher' },
+  'castellan-reconciler': { role: 'control' },
+};
+
+/** A NATS pod's configuration directory: nats.conf next to the files of the Secret `castellan bus-secrets` makes. */
+async function natsConfigDir(config: string, natsReplicas: number) {
   const dir = await mkdtemp(join(tmpdir(), 'castellan-deploy-'));
+  const secrets = await prepareClusterBus({
+    namespace: 'castellan',
+    natsService: 'castellan-nats',
+    natsReplicas,
+    configDir: dir,
+  });
+  const server = secrets.find((secret) => secret.name === ClusterBusSecretName.Server);
+  for (const [key, text] of Object.entries(server?.data ?? {})) await writeFile(join(dir, key), text);
+  await writeFile(join(dir, 'nats.conf'), config);
+  return { dir, secrets, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+async function natsConfigProblems(config: string, natsReplicas: number): Promise<string> {
+  const natsServer = await requireBinary('nats-server');
+  const { dir, remove } = await natsConfigDir(config, natsReplicas);
   try {
-    await writeFile(join(dir, 'nats.conf'), config);
     const { stdout, stderr } = await promisify(execFile)(natsServer, ['-c', join(dir, 'nats.conf'), '-t'], {
       env: { ...process.env, SERVER_NAME: 'castellan-nats-0' },
     });
     return `${stdout}${stderr}`;
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await remove();
   }
+}
+
+/** The names of the Secrets a pod mounts, projected ones included. */
+function mountedSecrets(pod: PodSpec): string[] {
+  return (pod.volumes ?? []).flatMap((volume) => [
+    ...(volume.secret ? [volume.secret.secretName] : []),
+    ...(volume.projected?.sources ?? []).flatMap((source) => (source.secret ? [source.secret.name] : [])),
+  ]);
 }
 
 describe.each([
@@ -365,7 +404,7 @@ describe.each([
     for (const [workload, container] of castellanContainers(objects)) {
       const env = effectiveEnv(objects, container);
       expect(env.CASTELLAN_JETSTREAM_REPLICAS, workload.metadata.name).toBe(jetstreamReplicas);
-      expect(env.CASTELLAN_NATS_URL, workload.metadata.name).toBe('nats://castellan-nats:4222');
+      expect(env.CASTELLAN_NATS_URL, workload.metadata.name).toBe('tls://castellan-nats:4222');
     }
     // The reconciler hands its own values to the evaluators; the pool must not override them.
     const policyServer = named<KubeObject & { spec: { env?: { name: string }[] } }>(
@@ -420,6 +459,9 @@ describe.each([
     expect(allows(namespaced, 'apps', 'deployments', 'create')).toBe(true);
     expect(allows(namespaced, 'policy', 'poddisruptionbudgets', 'create')).toBe(true);
     expect(allows(namespaced, '', 'secrets', 'create')).toBe(true);
+    // Each pool's NATS credentials are renewed in place; their deletion is garbage collection's.
+    expect(allows(namespaced, '', 'secrets', 'update')).toBe(true);
+    expect(allows(namespaced, '', 'secrets', 'delete')).toBe(false);
     expect(allows(namespaced, 'coordination.k8s.io', 'leases', 'update')).toBe(true);
     // Nothing cluster-wide that belongs in the namespace.
     for (const resource of ['deployments', 'secrets', 'poddisruptionbudgets', 'leases', 'configmaps']) {
@@ -468,7 +510,7 @@ describe.each([
     const config = generatedConfigMap(objects, 'castellan-nats-config')['nats.conf'] ?? '';
     expect(config).toMatch(/^max_payload: 8MB$/m);
     expect(config).toMatch(/^jetstream \{[^}]*store_dir: \/data/m);
-    expect(await natsConfigProblems(config)).toMatch(/is valid/);
+    expect(await natsConfigProblems(config, natsReplicas)).toMatch(/is valid/);
     const headless = named<KubeObject & { spec: { clusterIP: string; publishNotReadyAddresses: boolean } }>(
       objects,
       'Service',
@@ -479,10 +521,76 @@ describe.each([
     if (natsReplicas === 1) {
       expect(config).not.toMatch(/cluster \{/);
     } else {
+      // Routes are mutual TLS: the cluster block includes the route tls block of the Secret.
+      expect(config).toMatch(/^cluster \{[^}]*^ {2}include routes-tls\.conf$[^}]*^\}/m);
       expect(nats.spec.podManagementPolicy).toBe('Parallel');
       expect(routes.map((r) => r[1])).toEqual(['castellan-nats-0', 'castellan-nats-1', 'castellan-nats-2']);
       expect(new Set(routes.map((r) => r[2]))).toEqual(new Set([headless.metadata.name]));
     }
+  });
+
+  it('locks every NATS configuration: it includes the operator lock of the mounted Secret, and nothing opens it', () => {
+    const nats = named<Workload>(objects, 'StatefulSet', 'castellan-nats');
+    const pod = nats.spec.template.spec;
+    const container = pod.containers[0]!;
+    const config = generatedConfigMap(objects, 'castellan-nats-config')['nats.conf'] ?? '';
+    const settings = config.replace(/#.*$/gm, '');
+    expect(settings).toMatch(/^include auth\.conf$/m);
+    // Users, tokens, accounts or an anonymous user of its own would bypass the operator's credentials.
+    expect(settings).not.toMatch(/^\s*(authorization|no_auth_user|accounts|operator|resolver|tls)\s*[:={ ]/m);
+    // nats.conf and the Secret's files share one directory: includes are relative to nats.conf.
+    const configPath = container.args?.[container.args.indexOf('--config') + 1] ?? '';
+    const volume = pod.volumes?.find((v) => v.projected);
+    expect(volume?.projected?.sources).toEqual([
+      { configMap: { name: expect.stringMatching(/^castellan-nats-config-/) as unknown } },
+      { secret: { name: ClusterBusSecretName.Server } },
+    ]);
+    const mount = container.volumeMounts?.find((m) => m.name === volume?.name);
+    expect(mount?.mountPath).toBe(dirname(configPath));
+    expect(mount?.mountPath).toBe(NATS_CONFIG_DIR);
+    expect(mountedSecrets(pod)).toEqual([ClusterBusSecretName.Server]);
+  });
+
+  it('gives gateway, fetcher and reconciler each its own NATS credentials, and no one any other', () => {
+    const common = generatedConfigMap(objects, 'castellan-common');
+    expect(Object.keys(common).filter((name) => /NATS_(CREDS|CA|AUTHORITY)/.test(name))).toEqual([]);
+    for (const [workload, container] of castellanContainers(objects)) {
+      const name = workload.metadata.name;
+      const identity = IDENTITIES[name];
+      if (!identity) throw new Error(`no NATS identity expected for ${name}`);
+      const pod = workload.spec.template.spec;
+      const own = credentialsSecretName(identity);
+      const authority = name === 'castellan-reconciler' ? [ClusterBusSecretName.Authority] : [];
+      expect(
+        mountedSecrets(pod).filter((secret) => secret.startsWith('castellan-nats-')),
+        name,
+      ).toEqual([own, ...authority]);
+      const mountOf = (secret: string) => {
+        const volume = pod.volumes?.find((v) => v.secret?.secretName === secret);
+        return container.volumeMounts?.find((m) => m.name === volume?.name);
+      };
+      const env = effectiveEnv(objects, container);
+      expect(mountOf(own)?.readOnly, name).toBe(true);
+      expect(env.CASTELLAN_NATS_CREDS, name).toBe(`${mountOf(own)?.mountPath}/nats.creds`);
+      expect(env.CASTELLAN_NATS_CA, name).toBe(`${mountOf(own)?.mountPath}/ca.crt`);
+      if (authority.length > 0) {
+        expect(env.CASTELLAN_NATS_AUTHORITY_FILE).toBe(
+          `${mountOf(ClusterBusSecretName.Authority)?.mountPath}/authority.json`,
+        );
+      } else {
+        expect(env.CASTELLAN_NATS_AUTHORITY_FILE, name).toBeUndefined();
+      }
+    }
+    // The evaluators' credentials are the reconciler's to mint, one Secret per pool: the default
+    // pool's manifest hands its pods no other NATS identity.
+    const policyServer = named<KubeObject & { spec: { env?: { name: string }[] } }>(
+      objects,
+      'PolicyServer',
+      'default',
+    );
+    expect(
+      (policyServer.spec.env ?? []).map((e) => e.name).filter((n) => n.startsWith('CASTELLAN_NATS')),
+    ).toEqual([]);
   });
 
   it('lets only Castellan pods reach the NATS client port', () => {
@@ -510,6 +618,47 @@ describe.each([
   });
 
   if (overlay === 'trial') {
+    it('serves with this configuration only TLS clients holding Castellan credentials (nats-server)', async () => {
+      const natsServer = await requireBinary('nats-server');
+      const store = await mkdtemp(join(tmpdir(), 'castellan-deploy-store-'));
+      // The pod's volume and ports are the test's own; everything else is the rendered nats.conf.
+      const config = (generatedConfigMap(objects, 'castellan-nats-config')['nats.conf'] ?? '').replace(
+        'store_dir: /data',
+        `store_dir: ${JSON.stringify(store)}`,
+      );
+      const { dir, secrets, remove } = await natsConfigDir(config, natsReplicas);
+      const port = await freeLoopbackPort();
+      const monitor = await freeLoopbackPort();
+      const server = startProcess(
+        natsServer,
+        ['-c', join(dir, 'nats.conf'), '-a', '127.0.0.1', '-p', `${port}`, '-m', `${monitor}`],
+        { SERVER_NAME: 'castellan-nats-0' },
+      );
+      try {
+        await waitUntilReady(server, 'nats-server', () =>
+          Promise.resolve(/Server is ready/.test(server.output())),
+        );
+        const options = {
+          servers: `127.0.0.1:${port}`,
+          tls: { caFile: join(dir, 'ca.crt') },
+          reconnect: false,
+        };
+        await expect(connect(options)).rejects.toThrow(/authorization/i);
+        const gateway = secrets.find((s) => s.name === credentialsSecretName({ role: 'gateway' }));
+        const nc = await connect({
+          ...options,
+          authenticator: credsAuthenticator(new TextEncoder().encode(gateway?.data['nats.creds'])),
+          inboxPrefix: '_INBOX.gateway',
+        });
+        await nc.flush();
+        await nc.close();
+      } finally {
+        await server.stop();
+        await remove();
+        await rm(store, { recursive: true, force: true });
+      }
+    });
+
     it('runs one replica of everything and no PodDisruptionBudget', () => {
       for (const workload of workloads(objects))
         expect(workload.spec.replicas, workload.metadata.name).toBe(1);

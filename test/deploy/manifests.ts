@@ -43,13 +43,14 @@ export interface Container {
   name: string;
   image: string;
   command?: string[];
+  args?: string[];
   env?: EnvVar[];
   envFrom?: { configMapRef?: { name: string } }[];
   ports?: { name?: string; containerPort: number }[];
   readinessProbe?: Probe;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: SecurityContext;
-  volumeMounts?: { name: string; mountPath: string }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 
 export interface LabelSelector {
@@ -61,7 +62,12 @@ export interface PodSpec {
   automountServiceAccountToken?: boolean;
   securityContext?: SecurityContext;
   containers: Container[];
-  volumes?: { name: string; secret?: { secretName: string }; configMap?: { name: string } }[];
+  volumes?: {
+    name: string;
+    secret?: { secretName: string };
+    configMap?: { name: string };
+    projected?: { sources: { configMap?: { name: string }; secret?: { name: string } }[] };
+  }[];
   affinity?: {
     podAntiAffinity?: {
       requiredDuringSchedulingIgnoredDuringExecution?: {

@@ -1,7 +1,8 @@
 // The reconciler end to end (in-memory Kubernetes API fake): the real reconciler, fetcher, gateway
-// and evaluator binaries on a real nats-server and docker-registry. Kubewarden manifests with
-// only apiVersion changed go in; webhooks, certificates and evaluator pods come out, and the
-// webhook the reconciler registers answers over TLS with the caBundle it wrote.
+// and evaluator binaries on a real, locked nats-server and docker-registry. Kubewarden manifests
+// with only apiVersion changed go in; webhooks, certificates, each pool's NATS credentials and
+// evaluator pods (which read those credentials from their Secret volume) come out, and the webhook
+// the reconciler registers answers over TLS with the caBundle it wrote.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,8 @@ import { ModuleDistributionClient } from '@castellan/oci';
 import { Bucket, policyKey } from '@castellan/proto';
 import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { decode } from '@nats-io/jwt';
+import type { User } from '@nats-io/jwt';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +108,19 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
       await sleep(100);
     }
   };
+
+  /** The NATS credentials the reconciler minted for a pool: its Secret and the claims of its JWT. */
+  const poolCredentials = (pool: string) => {
+    const secret = find('v1', 'Secret', `castellan-nats-creds-evaluator-${pool}`, NAMESPACE) as
+      (StoredObject & { data: Record<string, string> }) | undefined;
+    if (!secret) return undefined;
+    const text = (key: string) => Buffer.from(secret.data[key] ?? '', 'base64').toString('utf8');
+    const creds = text('nats.creds');
+    const token = /-----BEGIN NATS USER JWT-----\n(\S+)\n/.exec(creds)?.[1] ?? '';
+    return { secret, creds, ca: text('ca.crt'), claims: decode<User>(token) };
+  };
+  /** The resourceVersion of the default pool's credentials Secret when it was first seen. */
+  let defaultCredentialsVersion: string | undefined;
 
   const statusOf = (kind: string, name: string, namespace?: string) =>
     find(GROUP, kind, name, namespace)?.status as
@@ -211,10 +227,6 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
       reconciler: await nats.serviceEnv({ role: 'control' }),
       gateway: await nats.serviceEnv({ role: 'gateway' }),
     };
-    const evaluatorEnv = {
-      default: await nats.serviceEnv({ role: 'evaluator', pool: 'default' }),
-      'tenant-a': await nats.serviceEnv({ role: 'evaluator', pool: 'tenant-a' }),
-    };
     const service = (name: string, env: Record<string, string>) => {
       const binary = (name.startsWith('reconciler') ? 'reconciler' : name) as keyof typeof identities;
       const child = startProcess(process.execPath, [join(repo, 'services', binary, 'dist/main.js')], {
@@ -243,6 +255,9 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
         CASTELLAN_IDENTITY: identity,
         CASTELLAN_READINESS_PORT: String(readinessPort),
         CASTELLAN_EVALUATOR_IMAGE: 'ghcr.io/castellan-dev/castellan:test',
+        // The signing keys of the bus, as the operator supplies them (castellan bus-secrets): the
+        // reconciler mints each pool's credentials with them.
+        CASTELLAN_NATS_AUTHORITY_FILE: nats.authorityFile,
       });
       await waitUntilReady(
         reconciler,
@@ -254,7 +269,6 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
     kubelet = startFakeKubelet(api, {
       namespace: NAMESPACE,
       env: { CASTELLAN_HEARTBEAT_MS: '300', CASTELLAN_ROLLOUT_GRACE_MS: '500', CASTELLAN_WORKERS: '1' },
-      busEnv: (pool) => evaluatorEnv[pool as keyof typeof evaluatorEnv] ?? {},
     });
 
     // The gateway pod mounts the serving certificate the reconciler writes.
@@ -314,6 +328,24 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
     );
     expect(deployment.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'PolicyServer', name: 'default' });
     await waitFor('an evaluator pod', () => kubelet.pods().length === 1);
+    // Its NATS credentials: minted by the reconciler for this pool alone, owned by the PolicyServer,
+    // and the ones its pod reads through the Secret volume.
+    const credentials = poolCredentials('default');
+    expect(credentials?.secret.metadata.ownerReferences?.[0]).toMatchObject({
+      kind: 'PolicyServer',
+      name: 'default',
+    });
+    expect(credentials?.claims.name).toBe('castellan-evaluator-default');
+    expect(credentials?.claims.nats.sub?.allow).toEqual([
+      'castellan.eval.default.> default',
+      '_INBOX.evaluator.default.>',
+    ]);
+    expect(credentials?.claims.exp).toBeGreaterThan(Date.now() / 1000 + 29 * 24 * 3600);
+    expect(credentials?.ca).toBe(await readFile(nats.caFile, 'utf8'));
+    const [pod] = kubelet.pods();
+    expect(await readFile(pod?.env.CASTELLAN_NATS_CREDS ?? '', 'utf8')).toBe(credentials?.creds);
+    expect(await readFile(pod?.env.CASTELLAN_NATS_CA ?? '', 'utf8')).toBe(credentials?.ca);
+    defaultCredentialsVersion = credentials?.secret.metadata.resourceVersion;
     const server = await waitFor('the SourcesIgnored condition', () => {
       const found = find(GROUP, 'PolicyServer', 'default') as StoredObject & {
         status?: { conditions?: { type: string; status: string; message: string }[] };
@@ -321,6 +353,12 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
       return found.status?.conditions?.some((c) => c.type === 'SourcesIgnored') ? found : undefined;
     });
     expect(server.metadata.finalizers).toContain('policies.castellan.dev/finalizer');
+    expect(server.status?.conditions?.find((c) => c.type === 'NatsCredentialsReconciled')).toMatchObject({
+      status: 'True',
+      message: expect.stringMatching(
+        /^the NATS credentials of pool default in Secret castellan-nats-creds-evaluator-default are valid until \d{4}-/,
+      ) as unknown,
+    });
     expect(server.status?.conditions?.find((c) => c.type === 'SourcesIgnored')).toMatchObject({
       status: 'True',
       message: expect.stringContaining('CASTELLAN_SOURCES_PATH') as unknown,
@@ -456,9 +494,22 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
       );
       const denied = await callWebhook('clusterwide-tenant-privileged-pods', await review('privileged-pod'));
       expect(denied.allowed).toBe(false);
+      // The tenant's pool has credentials of its own, and its pod only those.
+      expect(poolCredentials('tenant-a')?.claims.name).toBe('castellan-evaluator-tenant-a');
+      expect(poolCredentials('tenant-a')?.claims.nats.sub?.allow).toEqual([
+        'castellan.eval.tenant-a.> tenant-a',
+        '_INBOX.evaluator.tenant-a.>',
+      ]);
+      const tenantPod = kubelet.pods().find((p) => p.deployment === 'castellan-evaluator-tenant-a');
+      expect(await readFile(tenantPod?.env.CASTELLAN_NATS_CREDS ?? '', 'utf8')).toBe(
+        poolCredentials('tenant-a')?.creds,
+      );
       await objects.delete(policy);
       await objects.delete(tenant);
       await waitFor('tenant-a to be gone', () => !find(GROUP, 'PolicyServer', 'tenant-a'));
+      // Garbage-collected with its PolicyServer (ownerReference).
+      expect(poolCredentials('tenant-a')).toBeUndefined();
+      expect(poolCredentials('default')).toBeDefined();
     },
   );
 
@@ -537,7 +588,10 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
     expect(finalizerRemoval).toBeGreaterThan(webhookDelete);
   });
 
-  it('deletes a PolicyServer only after its policies lost their webhooks; its evaluators go with it', async () => {
+  it('deletes a PolicyServer only after its policies lost their webhooks; its evaluators and credentials go with it', async () => {
+    // Every reconcile of the pool since its credentials were minted, by either leader, kept them.
+    expect(defaultCredentialsVersion).toBeDefined();
+    expect(poolCredentials('default')?.secret.metadata.resourceVersion).toBe(defaultCredentialsVersion);
     await objects.delete({ apiVersion: GROUP, kind: 'PolicyServer', metadata: { name: 'default' } });
     await waitFor('the PolicyServer to be gone', () => !find(GROUP, 'PolicyServer', 'default'));
     expect(
@@ -549,6 +603,7 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
     ).toBeUndefined();
     expect(policyStatus('AdmissionPolicy', 'team-labels', 'default')).toBe('scheduled');
     expect(find('apps/v1', 'Deployment', 'castellan-evaluator-default', NAMESPACE)).toBeUndefined();
+    expect(poolCredentials('default')).toBeUndefined();
     await waitFor('the evaluator pods to stop', () => kubelet.pods().length === 0);
   });
 });

@@ -1,6 +1,7 @@
 // Plays the kubelet's part for tests against the in-memory Kubernetes API fake: runs the pods of
 // evaluator Deployments as local processes, and writes Secrets to files as a Secret volume would.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KubeApi, StoredObject } from './kube-api/index.js';
@@ -15,10 +16,19 @@ interface EnvVar {
   value?: string;
 }
 
+interface ContainerLike {
+  args?: string[];
+  command?: string[];
+  env?: EnvVar[];
+  volumeMounts?: { name: string; mountPath: string }[];
+}
+
 interface DeploymentLike extends StoredObject {
   spec?: {
     replicas?: number;
-    template?: { spec?: { containers?: { args?: string[]; command?: string[]; env?: EnvVar[] }[] } };
+    template?: {
+      spec?: { containers?: ContainerLike[]; volumes?: { name: string; secret?: { secretName: string } }[] };
+    };
   };
 }
 
@@ -26,6 +36,19 @@ interface DeploymentLike extends StoredObject {
 export interface FakePod {
   deployment: string;
   process: ServerProcess;
+  /** The environment it was started with, paths into its Secret volumes rewritten. */
+  env: Readonly<Record<string, string>>;
+}
+
+/** A pod, and how to take its Secret volumes down once it stopped. */
+interface RunningPod extends FakePod {
+  unmount(): Promise<void>;
+}
+
+/** A Secret volume of the container: where the pod expects it. */
+interface SecretMount {
+  secretName: string;
+  mountPath: string;
 }
 
 export interface FakeKubelet {
@@ -42,43 +65,120 @@ export interface FakeKubeletOptions {
   namespace: string;
   /** Extra environment for every pod (e.g. short heartbeats), after the Deployment's own. */
   env?: Record<string, string>;
-  /** The NATS access of an evaluator pod of `pool` (`CASTELLAN_NATS_CREDS`, `CASTELLAN_NATS_CA`). */
-  busEnv?: (pool: string) => Record<string, string>;
 }
 
 /**
  * Runs every Deployment of `namespace` whose container runs `node services/<x>/dist/main.js`:
- * `replicas` processes with the container's literal `env` values. A changed pod template
- * (new generation) replaces the pods, as a rolling update would; a deleted Deployment stops them.
+ * `replicas` processes with the container's literal `env` values. Each Secret volume of the
+ * container is written to a directory of the pod (kept up to date, as the kubelet does), and env
+ * values under its mount path point there; until every such Secret exists the pods wait, as they
+ * would in ContainerCreating. A changed pod template (new generation) replaces the pods, as a
+ * rolling update would; a deleted Deployment stops them.
  */
 export function startFakeKubelet(api: KubeApi, options: FakeKubeletOptions): FakeKubelet {
   const deployments = api.registry.byKind('apps/v1', 'Deployment');
-  if (!deployments) throw new Error('the fake API server serves no Deployments');
-  const running = new Map<string, FakePod[]>();
+  const secrets = api.registry.byKind('v1', 'Secret');
+  if (!deployments || !secrets) throw new Error('the fake API server serves no Deployments or Secrets');
+  const running = new Map<string, RunningPod[]>();
   /** The generation each Deployment's pods were started from (a Deployment may have none). */
   const runningGeneration = new Map<string, number | undefined>();
+  /** Deployments whose pods wait for Secrets, and which. */
+  const waiting = new Map<string, string[]>();
   let started = 0;
   let stopped = false;
 
-  const podsFor = (deployment: DeploymentLike): FakePod[] => {
+  const secretMountsOf = (deployment: DeploymentLike, container: ContainerLike): SecretMount[] =>
+    (container.volumeMounts ?? []).flatMap((mount) => {
+      const volume = deployment.spec?.template?.spec?.volumes?.find((v) => v.name === mount.name);
+      return volume?.secret ? [{ secretName: volume.secret.secretName, mountPath: mount.mountPath }] : [];
+    });
+
+  /** Starts one pod: its Secret volumes written to a directory of its own, then its process. */
+  const startPod = async (
+    deployment: string,
+    entry: string,
+    env: Record<string, string>,
+    mounts: SecretMount[],
+  ): Promise<RunningPod> => {
+    const dir = await mkdtemp(join(tmpdir(), 'castellan-pod-'));
+    const volumes: (SecretMount & { target: string; sync: { stop(): void } })[] = [];
+    const unmount = async () => {
+      for (const volume of volumes) volume.sync.stop();
+      await rm(dir, { recursive: true, force: true });
+    };
+    try {
+      for (const mount of mounts) {
+        const target = join(dir, String(volumes.length));
+        // Checked to exist just before; a Secret deleted meanwhile fails at once.
+        volumes.push({
+          ...mount,
+          target,
+          sync: await mountSecret(api, options.namespace, mount.secretName, target, 0),
+        });
+      }
+    } catch (error) {
+      await unmount();
+      throw error;
+    }
+    const podEnv = Object.fromEntries(
+      Object.entries(env).map(([name, value]) => {
+        const volume = volumes.find((v) => value === v.mountPath || value.startsWith(`${v.mountPath}/`));
+        return [name, volume ? `${volume.target}${value.slice(volume.mountPath.length)}` : value];
+      }),
+    );
+    started += 1;
+    return {
+      deployment,
+      env: podEnv,
+      process: startProcess(process.execPath, [join(repo, entry)], podEnv),
+      unmount,
+    };
+  };
+
+  const stopPods = (pods: RunningPod[]) =>
+    Promise.all(
+      pods.map(async (pod) => {
+        await pod.process.stop();
+        await pod.unmount();
+      }),
+    );
+
+  /** The pods of a Deployment, or undefined while a Secret they mount does not exist. */
+  const podsFor = async (deployment: DeploymentLike): Promise<RunningPod[] | undefined> => {
     const container = deployment.spec?.template?.spec?.containers?.[0];
     const entry = [...(container?.command ?? []), ...(container?.args ?? [])].find((arg) =>
       /^services\/[a-z-]+\/dist\/main\.js$/.test(arg),
     );
-    if (!entry) return [];
+    if (!container || !entry) return [];
+    const mounts = secretMountsOf(deployment, container);
+    const missing = mounts
+      .map((mount) => mount.secretName)
+      .filter((name) => !api.store.find(secrets, options.namespace, name));
+    if (missing.length > 0) {
+      waiting.set(deployment.metadata.name, missing);
+      return undefined;
+    }
+    waiting.delete(deployment.metadata.name);
     const env: Record<string, string> = {};
-    for (const variable of container?.env ?? []) {
+    for (const variable of container.env ?? []) {
       if (variable.value !== undefined) env[variable.name] = variable.value;
     }
     Object.assign(env, options.env);
-    if (env.CASTELLAN_POOL !== undefined) Object.assign(env, options.busEnv?.(env.CASTELLAN_POOL));
-    return Array.from({ length: deployment.spec?.replicas ?? 1 }, () => {
-      started += 1;
-      return {
-        deployment: deployment.metadata.name,
-        process: startProcess(process.execPath, [join(repo, entry)], env),
-      };
-    });
+    const pods: RunningPod[] = [];
+    try {
+      for (let replica = 0; replica < (deployment.spec?.replicas ?? 1); replica++) {
+        pods.push(await startPod(deployment.metadata.name, entry, env, mounts));
+      }
+    } catch {
+      // A Secret went away between the check and the mount: wait for it again.
+      await stopPods(pods);
+      waiting.set(
+        deployment.metadata.name,
+        mounts.map((mount) => mount.secretName),
+      );
+      return undefined;
+    }
+    return pods;
   };
 
   const sync = async (): Promise<void> => {
@@ -90,11 +190,14 @@ export function startFakeKubelet(api: KubeApi, options: FakeKubeletOptions): Fak
       if (deployment && runningGeneration.get(name) === deployment.metadata.generation) continue;
       running.delete(name);
       runningGeneration.delete(name);
-      await Promise.all(pods.map((pod) => pod.process.stop()));
+      await stopPods(pods);
     }
+    for (const name of waiting.keys()) if (!wanted.has(name)) waiting.delete(name);
     for (const [name, deployment] of wanted) {
       if (running.has(name)) continue;
-      running.set(name, podsFor(deployment));
+      const pods = await podsFor(deployment);
+      if (!pods) continue;
+      running.set(name, pods);
       runningGeneration.set(name, deployment.metadata.generation);
     }
   };
@@ -110,14 +213,16 @@ export function startFakeKubelet(api: KubeApi, options: FakeKubeletOptions): Fak
     pods: () => [...running.values()].flat(),
     started: () => started,
     logs: () =>
-      [...running.values()]
-        .flat()
-        .map((pod) => `--- pod of ${pod.deployment}\n${pod.process.output()}`)
-        .join('\n'),
+      [
+        ...[...running.values()].flat().map((pod) => `--- pod of ${pod.deployment}\n${pod.process.output()}`),
+        ...[...waiting].map(
+          ([name, missing]) => `--- pods of ${name} wait for Secrets ${missing.join(', ')}`,
+        ),
+      ].join('\n'),
     async stop() {
       stopped = true;
       await loop;
-      await Promise.all([...running.values()].flat().map((pod) => pod.process.stop()));
+      await stopPods([...running.values()].flat());
       running.clear();
     },
   };

@@ -5,6 +5,7 @@ import type { KeyPair } from '@nats-io/nkeys';
 import * as jwt from '@nats-io/jwt';
 import { BusAuthError, BusAuthErrorCode } from './errors.js';
 import { busPermissions } from './permissions.js';
+import type { BusPermissions } from './permissions.js';
 
 const NO_LIMIT = -1;
 const NANOSECONDS_PER_MS = 1_000_000;
@@ -119,12 +120,7 @@ export async function issueBusCredentials(
     {
       pub: { allow: [...permissions.publish] },
       sub: { allow: [...permissions.subscribe] },
-      ...(permissions.responses && {
-        resp: {
-          max: permissions.responses.max,
-          ttl: permissions.responses.ttlMs * NANOSECONDS_PER_MS,
-        },
-      }),
+      ...(permissions.responses && { resp: responsesClaim(permissions.responses) }),
       subs: NO_LIMIT,
       data: NO_LIMIT,
       payload: NO_LIMIT,
@@ -133,6 +129,19 @@ export async function issueBusCredentials(
     options.expiresAt ? { exp: Math.floor(options.expiresAt.getTime() / 1000) } : {},
   );
   return new TextDecoder().decode(jwt.fmtCreds(token, user));
+}
+
+/** The user JWT's `resp` claim: nats-server counts the TTL in nanoseconds. */
+export function responsesClaim(responses: NonNullable<BusPermissions['responses']>): {
+  max: number;
+  ttl: number;
+} {
+  return { max: responses.max, ttl: responses.ttlMs * NANOSECONDS_PER_MS };
+}
+
+/** The public key of the account every Castellan identity lives in (the issuer of their JWTs). */
+export function accountPublicKey(authority: BusAuthority): string {
+  return fromSeed(encode(authority.accountSeed)).getPublicKey();
 }
 
 function seedOf(pair: KeyPair): string {

@@ -2,7 +2,6 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { busIdentityName } from '@castellan/proto';
 import type { BusIdentity } from '@castellan/proto';
-import { createCertificateAuthority, issueCertificate } from '@castellan/pki';
 import type { CertificateAndKey } from '@castellan/pki';
 import {
   busTrust,
@@ -12,11 +11,10 @@ import {
   serializeBusAuthority,
 } from './authority.js';
 import type { BusAuthority } from './authority.js';
+import { createNatsCertificateAuthority, issueNatsServerCertificate } from './nats-pki.js';
 import { lockedServerConfig } from './server-config.js';
 import type { TlsFiles } from './server-config.js';
 
-const CA_VALIDITY_DAYS = 3650;
-const SERVER_CERTIFICATE_VALIDITY_DAYS = 365;
 /** Secrets: readable by their owner only. */
 const SECRET_MODE = 0o600;
 
@@ -25,6 +23,8 @@ const SECRET_MODE = 0o600;
  * it: kept in one directory (`castellan up`'s state, a test's temporary directory).
  */
 export interface LocalBus {
+  /** The signing keys (a {@link BusAuthority}), for whoever mints credentials. */
+  readonly authorityFile: string;
   /** The CA clients verify the server with (`CASTELLAN_NATS_CA`). */
   readonly caFile: string;
   /** The server's certificate (for 127.0.0.1 and localhost; also good for routes) and the CA. */
@@ -44,14 +44,12 @@ export interface LocalBus {
  */
 export async function prepareLocalBus(dir: string): Promise<LocalBus> {
   await mkdir(join(dir, 'creds'), { recursive: true, mode: 0o700 });
-  const authority = await loadOrCreateAuthority(join(dir, 'authority.json'));
+  const authorityFile = join(dir, 'authority.json');
+  const authority = await loadOrCreateAuthority(authorityFile);
   const ca = await loadOrCreateCa(dir);
-  const server = await issueCertificate(ca, {
-    commonName: 'castellan-nats',
+  const server = await issueNatsServerCertificate(ca, {
     dnsNames: ['localhost'],
     ipAddresses: ['127.0.0.1'],
-    validityDays: SERVER_CERTIFICATE_VALIDITY_DAYS,
-    usage: 'peer',
   });
   const serverTls: TlsFiles = {
     certFile: join(dir, 'server.pem'),
@@ -64,6 +62,7 @@ export async function prepareLocalBus(dir: string): Promise<LocalBus> {
   const serverConfigFile = join(dir, 'server.conf');
   await writeFile(serverConfigFile, `${serverConfig}\n`);
   return {
+    authorityFile,
     caFile: serverTls.caFile,
     serverTls,
     serverConfig,
@@ -90,10 +89,7 @@ async function loadOrCreateCa(dir: string): Promise<CertificateAndKey> {
     readIfPresent(join(dir, 'ca-key.pem')),
   ]);
   if (certPem !== undefined && keyPem !== undefined) return { certPem, keyPem };
-  const ca = await createCertificateAuthority({
-    commonName: 'castellan-nats-ca',
-    validityDays: CA_VALIDITY_DAYS,
-  });
+  const ca = await createNatsCertificateAuthority();
   await writeFile(join(dir, 'ca-key.pem'), ca.keyPem, { mode: SECRET_MODE });
   await writeFile(join(dir, 'ca.pem'), ca.certPem);
   return ca;

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from './cli-error.js';
 import { registerAnnotate } from './commands/annotate.js';
 import { registerBench } from './commands/bench.js';
+import { registerBusSecrets } from './commands/bus-secrets.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerPolicies } from './commands/policies.js';
 import { registerPull } from './commands/pull.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerPolicies(program);
   registerRm(program);
   registerUp(program);
+  registerBusSecrets(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -9,7 +9,7 @@ import { authorityFault, previousAuthorityFault, servingCertificateFault } from 
 import { ReconcilerError, ReconcilerErrorCode } from './errors.js';
 import { PART_OF_LABEL } from './webhook-configuration.js';
 
-/** Kubewarden's validity periods (spec §7.6). */
+/** Kubewarden's validity periods (docs/kubewarden-compatibility.md#certificates). */
 export const CA_VALIDITY_DAYS = 3650;
 export const SERVING_CERTIFICATE_VALIDITY_DAYS = 365;
 /** A certificate expiring within this many days is replaced (Kubewarden's look-ahead). */
@@ -84,7 +84,7 @@ function isConflict(error: unknown): error is ReconcilerError {
 }
 
 /**
- * Owns the webhook TLS of Castellan (spec §7.6): a CA Secret (`ca.crt`, `ca.key`, and `old-ca.crt`
+ * Owns the webhook TLS of Castellan (docs/kubewarden-compatibility.md#certificates): a CA Secret (`ca.crt`, `ca.key`, and `old-ca.crt`
  * while a rotation is under way) and the gateway's `kubernetes.io/tls` serving-certificate Secret,
  * ECDSA P-256, for the gateway Service's DNS names. A CA expiring within the renewal window is
  * replaced, the previous one kept until it expires; the serving certificate is re-issued when it

@@ -1,29 +1,69 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createBusAuthority, serializeBusAuthority } from '@castellan/bus-auth';
+import type { BusAuthority } from '@castellan/bus-auth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUS_ACCESS_ENV } from '../../../test/fixtures/bus-access.js';
 import { loadReconcilerConfig } from './config.js';
 import { ReconcilerErrorCode } from './errors.js';
 
 const ALLOWED = 'CASTELLAN_RECONCILER_ALLOWED_IMAGE_REPOSITORIES';
+const AUTHORITY = 'CASTELLAN_NATS_AUTHORITY_FILE';
+
+let dir: string;
+/** The bus's signing keys, which the reconciler reads at start. */
+let authority: BusAuthority;
+let bus: Record<string, string>;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'castellan-reconciler-config-'));
+  authority = createBusAuthority();
+  bus = { ...BUS_ACCESS_ENV, [AUTHORITY]: join(dir, 'authority.json') };
+  await writeFile(join(dir, 'authority.json'), serializeBusAuthority(authority));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const load = (env: Record<string, string>) => loadReconcilerConfig({ ...bus, ...env });
+
+/** The message of the configuration error `env` causes. */
+function problems(env: Record<string, string>): string {
+  try {
+    load(env);
+  } catch (error) {
+    expect(error).toMatchObject({ code: ReconcilerErrorCode.ConfigInvalid });
+    return (error as Error).message;
+  }
+  throw new Error('the configuration was accepted');
+}
+
+describe('loadReconcilerConfig: the NATS authority', () => {
+  it('reads the signing keys from CASTELLAN_NATS_AUTHORITY_FILE', () => {
+    expect(load({}).natsAuthority).toStrictEqual(authority);
+  });
+
+  it('requires the file, readable, and holding an authority, each said in one line naming it', async () => {
+    expect(problems({ [AUTHORITY]: '' })).toContain(
+      `${AUTHORITY} is required: the NATS signing keys evaluator credentials are minted with`,
+    );
+    const absent = join(dir, 'absent.json');
+    expect(problems({ [AUTHORITY]: absent })).toContain(`${AUTHORITY}: cannot read ${absent} (ENOENT)`);
+    const broken = join(dir, 'broken.json');
+    await writeFile(broken, JSON.stringify({ ...authority, accountSeed: 'SOnot-an-account' }));
+    const message = problems({ [AUTHORITY]: broken });
+    expect(message).toContain(
+      `  - ${AUTHORITY}: the NATS signing keys in ${broken} cannot be used: accountSeed must be an nkey seed starting with SA;`,
+    );
+    expect(message.split('\n').filter((line) => line.includes(AUTHORITY))).toHaveLength(1);
+    // The seeds never appear in the message.
+    expect(message).not.toContain(authority.operatorSeed);
+  });
+});
 
 describe('loadReconcilerConfig: the image allow-list', () => {
-  let dir: string;
-  /** What every service needs besides: the NATS credentials and CA (only read at connect time). */
-  let bus: Record<string, string>;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'castellan-reconciler-config-'));
-    bus = { CASTELLAN_NATS_CREDS: join(dir, 'control.creds'), CASTELLAN_NATS_CA: join(dir, 'ca.pem') };
-    await Promise.all(Object.values(bus).map((path) => writeFile(path, '')));
-  });
-
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  const load = (env: Record<string, string>) => loadReconcilerConfig({ ...bus, ...env });
-
   it('defaults to the repository of CASTELLAN_EVALUATOR_IMAGE', () => {
     const config = load({ CASTELLAN_EVALUATOR_IMAGE: 'ghcr.io/castellan-dev/castellan:0.1.0' });
     expect(config.allowedImageRepositories).toEqual(['ghcr.io/castellan-dev/castellan']);
@@ -46,15 +86,6 @@ describe('loadReconcilerConfig: the image allow-list', () => {
   });
 
   it('reports every bad entry, a list without the evaluator image, and a bad evaluator image, together', () => {
-    const problems = (env: Record<string, string>): string => {
-      try {
-        load(env);
-      } catch (error) {
-        expect(error).toMatchObject({ code: ReconcilerErrorCode.ConfigInvalid });
-        return (error as Error).message;
-      }
-      throw new Error('the configuration was accepted');
-    };
     const message = problems({
       CASTELLAN_EVALUATOR_IMAGE: 'ghcr.io/castellan-dev/castellan:0.1.0',
       [ALLOWED]: 'ghcr.io/castellan-dev/castellan-mirror:v1,ghcr.io/Upper/case,docker.io/library/nginx',

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { parseBusAuthority } from '@castellan/bus-auth';
+import type { BusAuthority } from '@castellan/bus-auth';
 import { messageOf } from '@castellan/proto';
 import { EnvReader } from '@castellan/service-host';
 import type { Environment, ServiceConfig } from '@castellan/service-host';
@@ -40,6 +43,11 @@ export interface ReconcilerConfig extends ServiceConfig {
   readonly readinessPort: number;
   readonly resyncSeconds: number;
   readonly certificateCheckSeconds: number;
+  /**
+   * The NATS signing keys (`CASTELLAN_NATS_AUTHORITY_FILE`) each pool's credentials are minted
+   * with. Secret: never logged.
+   */
+  readonly natsAuthority: BusAuthority;
 }
 
 /** Reads `CASTELLAN_*` variables once, reporting every problem together. */
@@ -68,9 +76,28 @@ export function loadReconcilerConfig(env: Environment): ReconcilerConfig {
       'CASTELLAN_CERTIFICATE_CHECK_SECONDS',
       DEFAULT_CERTIFICATE_CHECK_SECONDS,
     ),
+    natsAuthority: natsAuthority(reader),
   };
   reader.check('reconciler', (message) => new ReconcilerError(ReconcilerErrorCode.ConfigInvalid, message));
   return Object.freeze(config);
+}
+
+/**
+ * The authority.json named by `CASTELLAN_NATS_AUTHORITY_FILE` (the Secret castellan-nats-authority,
+ * mounted). When it cannot be used, the problem is recorded and the value returned is never used.
+ */
+function natsAuthority(reader: EnvReader): BusAuthority {
+  const name = 'CASTELLAN_NATS_AUTHORITY_FILE';
+  const problemsBefore = reader.problems.length;
+  const path = reader.readableFile(name, 'the NATS signing keys evaluator credentials are minted with');
+  const unusable = { operatorSeed: '', systemAccountSeed: '', accountSeed: '' };
+  if (reader.problems.length > problemsBefore) return unusable;
+  try {
+    return parseBusAuthority(readFileSync(path, 'utf8'), path);
+  } catch (error) {
+    reader.problems.push(`${name}: ${messageOf(error)}`);
+    return unusable;
+  }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { EvaluatorDirectory, FetchClient, PolicyPublisher } from '@castellan/control';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -45,8 +46,9 @@ export interface ControllerOptions {
 /**
  * The reconciler's control loop while it leads: informers on every kind it reads, the evaluator
  * statuses from NATS, and one work queue keyed by pool. Any change to a PolicyServer, a policy,
- * a webhook configuration, an evaluator Deployment or an evaluator's served revisions queues its
- * pool; every pool is queued again each resync period.
+ * a webhook configuration, an evaluator Deployment or credentials Secret, or an evaluator's served
+ * revisions queues its pool; every pool is queued again each resync period (which also renews
+ * credentials nearing their expiry).
  */
 export class Controller {
   private readonly followed: FollowedKind<KubernetesObject>[] = [];
@@ -95,6 +97,7 @@ export class Controller {
     };
     const apps = `/apis/apps/v1/namespaces/${config.namespace}/deployments`;
     const budgets = `/apis/policy/v1/namespaces/${config.namespace}/poddisruptionbudgets`;
+    const secrets = `/api/v1/namespaces/${config.namespace}/secrets`;
     const admission = '/apis/admissionregistration.k8s.io/v1';
     const view: ClusterView = {
       policyServers: watch<PolicyServer>(castellan('PolicyServer'), (server) =>
@@ -128,6 +131,7 @@ export class Controller {
         owned('policy/v1', 'PodDisruptionBudget', budgets, `${POOL_LABEL}`),
         byPoolLabel,
       ),
+      credentials: watch(owned('v1', 'Secret', secrets, `${POOL_LABEL}`), byPoolLabel),
     };
     this.view = view;
     this.directory = await EvaluatorDirectory.open(nc, {
@@ -142,6 +146,8 @@ export class Controller {
       publisher,
       directory: this.directory,
       caBundle: () => this.caBundlePem,
+      // Read each time: the kubelet refreshes the mounted file when the Secret is rotated.
+      natsCaPem: () => readFile(config.natsCaFile, 'utf8'),
       config,
       logger,
     });

@@ -12,7 +12,7 @@ import { uniqueNameOf } from './unique-name.js';
 /** The PolicyServer a policy names when `spec.policyServer` is unset (the CRD's default). */
 export const DEFAULT_POOL = 'default';
 
-/** Host capabilities granted to a policy when nothing restricts them (spec §7.4). */
+/** Host capabilities granted to a policy when nothing restricts them (docs/kubewarden-compatibility.md#capability-allow-lists). */
 export const ALL_HOST_CAPABILITIES: readonly string[] = ['*'];
 
 /** The pool (PolicyServer name) a policy runs in. */
@@ -33,7 +33,7 @@ function hostCapabilitiesOf(
 }
 
 /**
- * The desired state of a policy of any kind (spec §7.4, ConfigMap entry).
+ * The desired state of a policy of any kind, as a policies-file entry (docs/kubewarden-compatibility.md#policies-file).
  * `namespacedPoliciesCapabilities` is the pool's `PolicyServer.spec.namespacedPoliciesCapabilities`;
  * it only restricts namespaced kinds, and unset grants all (as Kubewarden's code does).
  */
@@ -52,14 +52,14 @@ export function desiredPolicyOf(policy: AnyPolicy, namespacedPoliciesCapabilitie
     ...(spec.message !== undefined ? { customMessage: spec.message } : {}),
     timeoutSeconds: spec.timeoutEvalSeconds ?? DEFAULT_POLICY_TIMEOUT_SECONDS,
     failurePolicy: spec.failurePolicy ?? DEFAULT_FAILURE_POLICY,
-    // An AdmissionPolicy is never context-aware (spec §7.1).
+    // An AdmissionPolicy is never context-aware (docs/kubewarden-compatibility.md#policy-kinds).
     contextAwareResources: clusterWide ? [...(policy.spec.contextAwareResources ?? [])] : [],
     hostCapabilities: hostCapabilitiesOf(policy, namespacedPoliciesCapabilities),
   };
 }
 
 /**
- * A ClusterAdmissionPolicyGroup or AdmissionPolicyGroup (spec §7.2, §7.4): members in the order
+ * A ClusterAdmissionPolicyGroup or AdmissionPolicyGroup (docs/kubewarden-compatibility.md#group-kinds): members in the order
  * the manifest lists them, each with its own settings, timeout and capabilities; the group never
  * mutates, and the gateway waits for all its members' timeouts.
  */

@@ -29,6 +29,11 @@ const options: EvaluatorWorkloadOptions = {
   owner: OWNER,
 };
 const OWNER_REFERENCE = { ...OWNER, controller: true, blockOwnerDeletion: true };
+/** Where every evaluator finds its pool's NATS credentials (the Secret mounted at /var/run/castellan/nats). */
+const natsEnv: V1EnvVar[] = [
+  { name: 'CASTELLAN_NATS_CREDS', value: '/var/run/castellan/nats/nats.creds' },
+  { name: 'CASTELLAN_NATS_CA', value: '/var/run/castellan/nats/ca.crt' },
+];
 
 /** Reads a PolicyServer manifest of deploy/ (relative to that directory). */
 async function deployed(path: string): Promise<PolicyServer> {
@@ -137,6 +142,7 @@ describe('evaluatorWorkloadOf', () => {
                 workingDir: '/app',
                 env: [
                   { name: 'CASTELLAN_POOL', value: 'tenant-a' },
+                  ...natsEnv,
                   { name: 'CASTELLAN_NATS_URL', value: 'nats://castellan-nats:4222' },
                   { name: 'CASTELLAN_JETSTREAM_REPLICAS', value: '3' },
                   { name: 'CASTELLAN_WORKERS', value: '4' },
@@ -156,10 +162,19 @@ describe('evaluatorWorkloadOf', () => {
                   readOnlyRootFilesystem: true,
                   capabilities: { drop: ['ALL'] },
                 },
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+                volumeMounts: [
+                  { name: 'tmp', mountPath: '/tmp' },
+                  { name: 'nats', mountPath: '/var/run/castellan/nats', readOnly: true },
+                ],
               },
             ],
-            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }],
+            volumes: [
+              { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+              {
+                name: 'nats',
+                secret: { secretName: 'castellan-nats-creds-evaluator-tenant-a', defaultMode: 0o444 },
+              },
+            ],
           },
         },
       },
@@ -199,6 +214,7 @@ describe('evaluatorWorkloadOf', () => {
     expect(deployment.spec?.replicas).toBe(1);
     expect(envOf(workload)).toStrictEqual([
       { name: 'CASTELLAN_POOL', value: 'default' },
+      ...natsEnv,
       ...COMMON_ENV,
       { name: 'CASTELLAN_WORKERS', value: '2' },
     ]);
@@ -262,6 +278,7 @@ describe('evaluatorWorkloadOf', () => {
     );
     expect(envOf(workload)).toStrictEqual([
       { name: 'CASTELLAN_POOL', value: 'pool-x' },
+      ...natsEnv,
       { name: 'CASTELLAN_JETSTREAM_REPLICAS', value: '3' },
       { name: 'CASTELLAN_LOG_LEVEL', value: 'info' },
       { name: 'CASTELLAN_NATS_URL', value: 'nats://tenant-nats:4222' },
@@ -270,14 +287,39 @@ describe('evaluatorWorkloadOf', () => {
     ]);
   });
 
-  it('does not let spec.env move the pool to another CASTELLAN_POOL', () => {
+  it('does not let spec.env move the pool to another CASTELLAN_POOL or other NATS credentials', () => {
     const workload = evaluatorWorkloadOf(
-      policyServer({ env: [{ name: 'CASTELLAN_POOL', value: 'default' }] }),
+      policyServer({
+        env: [
+          { name: 'CASTELLAN_POOL', value: 'default' },
+          { name: 'CASTELLAN_NATS_CREDS', value: '/var/run/castellan/other/nats.creds' },
+          { name: 'CASTELLAN_NATS_CA', value: '/etc/ssl/ca.crt' },
+        ],
+      }),
       options,
     );
-    expect(envOf(workload).filter((entry) => entry.name === 'CASTELLAN_POOL')).toStrictEqual([
+    const identity = ['CASTELLAN_POOL', 'CASTELLAN_NATS_CREDS', 'CASTELLAN_NATS_CA'];
+    expect(envOf(workload).filter((entry) => identity.includes(entry.name))).toStrictEqual([
       { name: 'CASTELLAN_POOL', value: 'pool-x' },
+      ...natsEnv,
     ]);
+  });
+
+  it("mounts its own pool's NATS credentials Secret read-only, and no other Secret", () => {
+    for (const pool of ['default', 'tenant-a']) {
+      const { deployment } = evaluatorWorkloadOf(policyServer({}, pool), options);
+      const secrets = (podSpecOf(deployment).volumes ?? []).filter((volume) => volume.secret);
+      expect(secrets.map((volume) => volume.secret?.secretName)).toStrictEqual([
+        `castellan-nats-creds-evaluator-${pool}`,
+      ]);
+      const mount = containerOf(deployment).volumeMounts?.find((m) => m.name === secrets[0]?.name);
+      expect(mount).toStrictEqual({ name: 'nats', mountPath: '/var/run/castellan/nats', readOnly: true });
+      // Every variable naming a file of the mount points into it.
+      const files = (containerOf(deployment).env ?? []).filter((e) =>
+        e.value?.startsWith(mount?.mountPath ?? '-'),
+      );
+      expect(files.map((e) => e.name)).toStrictEqual(['CASTELLAN_NATS_CREDS', 'CASTELLAN_NATS_CA']);
+    }
   });
 
   it("lets Castellan's labels win over spec.labels and selects on the pool only", () => {

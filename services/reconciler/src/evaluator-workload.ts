@@ -1,3 +1,4 @@
+import { ClusterBusSecretKey, credentialsSecretName } from '@castellan/bus-auth';
 import type {
   IntOrString,
   V1Container,
@@ -16,6 +17,13 @@ import type { PolicyServer, PolicyServerSpec } from './policy-server.js';
 export const POOL_LABEL = 'castellan.dev/pool';
 // The variable telling an evaluator which pool it serves.
 const POOL_ENV = 'CASTELLAN_POOL';
+/** Where an evaluator pod mounts its pool's NATS credentials Secret. */
+export const NATS_CREDENTIALS_DIR = '/var/run/castellan/nats';
+/**
+ * World-readable inside the pod: the pool's security context may set no fsGroup, and the files
+ * would then be root's alone. Only the evaluator container mounts them.
+ */
+const NATS_CREDENTIALS_MODE = 0o444;
 // Name of the evaluator container in the pod.
 const EVALUATOR_CONTAINER = 'evaluator';
 
@@ -147,7 +155,10 @@ function podSpecOf(pool: string, spec: PolicyServerSpec, options: EvaluatorWorkl
     securityContext: structuredClone(
       spec.securityContexts?.container ?? RESTRICTED_CONTAINER_SECURITY_CONTEXT,
     ),
-    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+    volumeMounts: [
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'nats', mountPath: NATS_CREDENTIALS_DIR, readOnly: true },
+    ],
   };
   const pullSecret = nonEmptyString(spec.imagePullSecret);
   return {
@@ -165,20 +176,36 @@ function podSpecOf(pool: string, spec: PolicyServerSpec, options: EvaluatorWorkl
     ...optional('affinity', structuredClone(spec.affinity)),
     ...optional('tolerations', structuredClone(spec.tolerations)),
     containers: [container],
-    volumes: [{ name: 'tmp', emptyDir: { sizeLimit: TMP_SIZE_LIMIT } }],
+    volumes: [
+      { name: 'tmp', emptyDir: { sizeLimit: TMP_SIZE_LIMIT } },
+      // The pool's own credentials, and no other pool's (evaluator-credentials.ts writes them).
+      {
+        name: 'nats',
+        secret: {
+          secretName: credentialsSecretName({ role: 'evaluator', pool }),
+          defaultMode: NATS_CREDENTIALS_MODE,
+        },
+      },
+    ],
   };
 }
 
 /**
- * `CASTELLAN_POOL`, then the reconciler's common variables, then `spec.env`. A later entry of the
- * same name wins, as in Kubernetes, but only the winner is kept, at its own position: server-side
- * apply refuses duplicate names in `env`. `CASTELLAN_POOL` is the pool's identity (the NATS
- * subjects its policies are served on), so `spec.env` cannot change it.
+ * `CASTELLAN_POOL` and the pool's NATS credentials, then the reconciler's common variables, then
+ * `spec.env`. A later entry of the same name wins, as in Kubernetes, but only the winner is kept,
+ * at its own position: server-side apply refuses duplicate names in `env`. The first three are the
+ * pool's identity (the NATS subjects its policies are served on, the credentials that let it take
+ * them), so `spec.env` cannot change them.
  */
 function evaluatorEnvOf(pool: string, commonEnv: V1EnvVar[], userEnv: V1EnvVar[]): V1EnvVar[] {
-  const entries = [
+  const identity = [
     { name: POOL_ENV, value: pool },
-    ...[...commonEnv, ...userEnv].filter((entry) => entry.name !== POOL_ENV),
+    { name: 'CASTELLAN_NATS_CREDS', value: `${NATS_CREDENTIALS_DIR}/${ClusterBusSecretKey.Credentials}` },
+    { name: 'CASTELLAN_NATS_CA', value: `${NATS_CREDENTIALS_DIR}/${ClusterBusSecretKey.Ca}` },
+  ];
+  const entries = [
+    ...identity,
+    ...[...commonEnv, ...userEnv].filter((entry) => !identity.some((own) => own.name === entry.name)),
   ];
   const winner = new Map(entries.map((entry, index) => [entry.name, index]));
   return entries
@@ -207,7 +234,7 @@ function podDisruptionBudgetOf(
   };
 }
 
-function ownerReferenceOf(owner: PolicyServerOwner): V1OwnerReference {
+export function ownerReferenceOf(owner: PolicyServerOwner): V1OwnerReference {
   const { apiVersion, kind, name, uid } = owner;
   return { apiVersion, kind, name, uid, controller: true, blockOwnerDeletion: true };
 }

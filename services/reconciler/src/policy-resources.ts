@@ -31,7 +31,7 @@ export interface MatchCondition {
   expression: string;
 }
 
-/** The webhook fields every policy kind shares (spec §7.1, §7.2). */
+/** The webhook fields every policy kind shares (docs/kubewarden-compatibility.md#policy-kinds). */
 export interface WebhookSpec {
   policyServer?: string;
   mode?: PolicyMode;
@@ -45,7 +45,7 @@ export interface WebhookSpec {
   timeoutSeconds?: number;
 }
 
-/** `PolicySpec` of an AdmissionPolicy (spec §7.1). */
+/** `PolicySpec` of an AdmissionPolicy (docs/kubewarden-compatibility.md#policy-kinds). */
 export interface AdmissionPolicySpec extends WebhookSpec {
   module: string;
   settings?: Record<string, unknown> | null;
@@ -61,7 +61,7 @@ export interface ClusterAdmissionPolicySpec extends AdmissionPolicySpec {
   allowInsideAdmissionControllerNamespace?: boolean;
 }
 
-/** One member of a policy group (spec §7.2). */
+/** One member of a policy group (docs/kubewarden-compatibility.md#group-kinds). */
 export interface GroupMember {
   module: string;
   settings?: Record<string, unknown> | null;
@@ -73,7 +73,7 @@ export interface ClusterGroupMember extends GroupMember {
   contextAwareResources?: ContextAwareResource[];
 }
 
-/** `GroupSpec` of an AdmissionPolicyGroup (spec §7.2). */
+/** `GroupSpec` of an AdmissionPolicyGroup (docs/kubewarden-compatibility.md#group-kinds). */
 export interface AdmissionPolicyGroupSpec extends WebhookSpec {
   expression: string;
   message: string;
@@ -111,10 +111,10 @@ export interface Condition {
   observedGeneration?: number;
 }
 
-/** Where a policy is in its life (spec §7.3). */
+/** Where a policy is in its life (docs/kubewarden-compatibility.md#policy-status). */
 export type PolicyPhase = 'unscheduled' | 'scheduled' | 'pending' | 'active';
 
-/** `status` of the four policy kinds (spec §7.3). */
+/** `status` of the four policy kinds (docs/kubewarden-compatibility.md#policy-status). */
 export interface PolicyStatus {
   policyStatus?: PolicyPhase;
   mode?: 'protect' | 'monitor' | 'unknown';

@@ -13,7 +13,7 @@ const published = (reach: { live: number; serving: number; failures?: [] | [obje
     webhookRegistered: registered,
   }) as PolicyObservation;
 
-describe('policy status (spec §7.3)', () => {
+describe('policy status', () => {
   it('is reachable only when every live evaluator, and at least one, serves the revision', () => {
     expect(uniquelyReachable({ live: 2, serving: 2, failures: [] })).toBe(true);
     expect(uniquelyReachable({ live: 2, serving: 1, failures: [] })).toBe(false);

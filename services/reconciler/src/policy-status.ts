@@ -2,7 +2,7 @@ import type { RevisionReach } from '@castellan/control';
 import type { ConditionState } from './conditions.js';
 import type { PolicyPhase, PolicyStatus } from './policy-resources.js';
 
-/** Condition types of the policy kinds (spec §7.3). */
+/** Condition types of the policy kinds (docs/kubewarden-compatibility.md#policy-status). */
 export const PolicyCondition = {
   Active: 'PolicyActive',
   ConfigurationUpToDate: 'PolicyServerConfigurationUpToDate',

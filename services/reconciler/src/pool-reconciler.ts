@@ -6,6 +6,7 @@ import type {
   ObjectCache,
   V1Deployment,
   V1PodDisruptionBudget,
+  V1Secret,
 } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
@@ -15,8 +16,10 @@ import { withTransitions } from './conditions.js';
 import type { ConditionState } from './conditions.js';
 import type { ReconcilerConfig } from './config.js';
 import { desiredPolicyOf, poolOf } from './desired-policy.js';
+import { evaluatorCredentialsSecretName, poolCredentialsOf } from './evaluator-credentials.js';
 import { evaluatorImageOf } from './evaluator-image.js';
 import { evaluatorWorkloadOf } from './evaluator-workload.js';
+import type { PolicyServerOwner } from './evaluator-workload.js';
 import type { AnyPolicy, PolicyStatus } from './policy-resources.js';
 import type { PolicyServer } from './policy-server.js';
 import { policyStatusOf, uniquelyReachable } from './policy-status.js';
@@ -42,6 +45,8 @@ export interface ClusterView {
   webhooks: Record<(typeof WEBHOOK_KINDS)[number], ObjectCache<KubernetesObject>>;
   deployments: ObjectCache<V1Deployment>;
   disruptionBudgets: ObjectCache<V1PodDisruptionBudget>;
+  /** The Secrets of the pools' NATS credentials. */
+  credentials: ObjectCache<V1Secret>;
 }
 
 export interface PoolReconcilerOptions {
@@ -51,6 +56,8 @@ export interface PoolReconcilerOptions {
   directory: EvaluatorDirectory;
   /** The current `caBundle` of every webhook (PEM). */
   caBundle: () => string;
+  /** The CA of the NATS servers (PEM), which each pool's credentials Secret carries. */
+  natsCaPem: () => Promise<string>;
   config: ReconcilerConfig;
   logger: Logger;
   now?: () => Date;
@@ -65,7 +72,7 @@ interface Publication {
 
 /**
  * Brings one evaluator pool (a PolicyServer and every policy naming it) to its desired state, in
- * spec §7.7's order: finalizers; the evaluator Deployment; webhooks of policies that can no longer
+ * the order of docs/kubewarden-compatibility.md#reconciliation-order: finalizers; the evaluator Deployment; webhooks of policies that can no longer
  * be served withdrawn first; the pool's policies written to the policy KV (modules fetched first);
  * a webhook registered or updated only once every live evaluator serves the policy's revision;
  * finalizers of deleted policies and of a deleted PolicyServer removed last. Status is written
@@ -327,6 +334,12 @@ export class PoolReconciler {
       }
       return;
     }
+    const owner: PolicyServerOwner = {
+      apiVersion: 'policies.castellan.dev/v1',
+      kind: 'PolicyServer',
+      name: policyServer.metadata.name,
+      uid: policyServer.metadata.uid ?? '',
+    };
     const workload = evaluatorWorkloadOf(policyServer, {
       namespace: config.namespace,
       image: image.image,
@@ -336,16 +349,24 @@ export class PoolReconciler {
         { name: 'CASTELLAN_JETSTREAM_REPLICAS', value: String(config.jetstreamReplicas) },
         { name: 'CASTELLAN_LOG_LEVEL', value: config.logLevel },
       ],
-      owner: {
-        apiVersion: 'policies.castellan.dev/v1',
-        kind: 'PolicyServer',
-        name: policyServer.metadata.name,
-        uid: policyServer.metadata.uid ?? '',
-      },
+      owner,
     });
     const name = workload.deployment.metadata?.name ?? '';
     const conditions: ConditionState[] = [];
     let failure: Error | undefined;
+    // The credentials first: the pods of the Deployment wait for their Secret.
+    try {
+      const { secret, expiresAt } = await this.reconcileCredentials(policyServer.metadata.name, owner);
+      conditions.push(
+        succeeded(
+          'NatsCredentialsReconciled',
+          `the NATS credentials of pool ${policyServer.metadata.name} in Secret ${secret} are valid until ${expiresAt.toISOString()}`,
+        ),
+      );
+    } catch (error) {
+      failure = asError(error);
+      conditions.push(failed('NatsCredentialsReconciled', error));
+    }
     try {
       await cluster.ensure(workload.deployment, view.deployments.get(name, config.namespace));
       conditions.push(
@@ -355,7 +376,7 @@ export class PoolReconciler {
         ),
       );
     } catch (error) {
-      failure = asError(error);
+      failure ??= asError(error);
       conditions.push(failed('DeploymentReconciled', error));
     }
     try {
@@ -377,6 +398,33 @@ export class PoolReconciler {
     if (sourcesNotice) conditions.push(sourcesNotice);
     await this.writeServerStatus(policyServer, conditions);
     if (failure) throw failure;
+  }
+
+  /**
+   * The Secret of the pool's NATS credentials, issued again only when due (evaluator-credentials.ts);
+   * returns its name and when the credentials it holds expire.
+   */
+  private async reconcileCredentials(
+    pool: string,
+    owner: PolicyServerOwner,
+  ): Promise<{ secret: string; expiresAt: Date }> {
+    const { cluster, view, config, logger } = this.options;
+    const secret = evaluatorCredentialsSecretName(pool);
+    const current = view.credentials.get(secret, config.namespace);
+    const credentials = await poolCredentialsOf(current, {
+      pool,
+      namespace: config.namespace,
+      authority: config.natsAuthority,
+      caPem: await this.options.natsCaPem(),
+      owner,
+      now: this.now(),
+    });
+    if (await cluster.ensure(credentials.secret, current)) {
+      const reason = credentials.issuedBecause;
+      if (reason !== undefined) logger.info({ pool, secret, reason }, 'NATS credentials issued');
+      else logger.info({ pool, secret }, 'NATS credentials Secret updated');
+    }
+    return { secret, expiresAt: credentials.expiresAt };
   }
 
   private async writePolicyStatus(policy: AnyPolicy, observation: PolicyObservation): Promise<void> {

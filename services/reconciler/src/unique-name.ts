@@ -2,7 +2,7 @@ import { subjectToken } from '@castellan/proto';
 import { ReconcilerError, ReconcilerErrorCode } from './errors.js';
 import type { AnyPolicy } from './policy-resources.js';
 
-/** Kubewarden's unique name of a policy (spec §7.4), unchecked. */
+/** Kubewarden's unique name of a policy (docs/kubewarden-compatibility.md#names-and-webhooks), unchecked. */
 function rawUniqueName(policy: AnyPolicy): string {
   switch (policy.kind) {
     case 'ClusterAdmissionPolicy':
@@ -23,7 +23,7 @@ export function describePolicy(policy: AnyPolicy): string {
 }
 
 /**
- * The policy's unique name (spec §7.4): its policy id, webhook-configuration name and URL path.
+ * The policy's unique name (docs/kubewarden-compatibility.md#names-and-webhooks): its policy id, webhook-configuration name and URL path.
  * Throws a {@link ReconcilerError} if it cannot be a NATS subject token (e.g. a `.` in the name).
  */
 export function uniqueNameOf(policy: AnyPolicy): string {

@@ -61,7 +61,7 @@ export function isMutating(policy: AnyPolicy): boolean {
 }
 
 /**
- * The namespaceSelector of a policy's webhook (spec §7.4). Cluster-wide kinds exclude the
+ * The namespaceSelector of a policy's webhook (docs/kubewarden-compatibility.md#names-and-webhooks). Cluster-wide kinds exclude the
  * Castellan namespace ANDed with the user's matchExpressions (matchLabels are dropped, as
  * Kubewarden does), unless allowInsideAdmissionControllerNamespace; namespaced kinds see only
  * their own namespace.
@@ -82,7 +82,7 @@ export function namespaceSelectorOf(policy: AnyPolicy, namespace: string): Label
   };
 }
 
-/** The policy's rules; a namespaced policy's are forced to `scope: Namespaced` (spec §7.1). */
+/** The policy's rules; a namespaced policy's are forced to `scope: Namespaced` (docs/kubewarden-compatibility.md#policy-kinds). */
 function rulesOf(policy: AnyPolicy): PolicyRule[] {
   const namespaced = policy.kind === 'AdmissionPolicy' || policy.kind === 'AdmissionPolicyGroup';
   return policy.spec.rules.map((rule) => {
@@ -92,7 +92,7 @@ function rulesOf(policy: AnyPolicy): PolicyRule[] {
 }
 
 /**
- * The webhook configuration of one policy (spec §7.4, adapted to Castellan): named by its unique
+ * The webhook configuration of one policy (docs/kubewarden-compatibility.md#names-and-webhooks): named by its unique
  * name, one webhook pointing at the gateway's `/validate/<uniqueName>` (mutating ones too).
  */
 export function webhookConfigurationOf(policy: AnyPolicy, target: WebhookTarget): PolicyWebhookConfiguration {

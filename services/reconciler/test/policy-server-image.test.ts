@@ -41,6 +41,7 @@ describe('PolicyServer images (in-memory Kubernetes API fake)', () => {
     objects = KubernetesObjectApi.makeApiClient(kubeConfig);
     const config = loadReconcilerConfig({
       ...(await nats.serviceEnv({ role: 'control' })),
+      CASTELLAN_NATS_AUTHORITY_FILE: nats.authorityFile,
       CASTELLAN_NAMESPACE: NAMESPACE,
       CASTELLAN_READINESS_PORT: '0',
       // The allow-list is left to its default: this image's repository.
@@ -95,10 +96,12 @@ describe('PolicyServer images (in-memory Kubernetes API fake)', () => {
   it('runs an image of an allowed repository', async () => {
     await objects.create(policyServer('allowed', ALLOWED_IMAGE));
     expect(await waitFor('the allowed Deployment', () => deploymentImage('allowed'))).toBe(ALLOWED_IMAGE);
-    expect(deploymentCondition('allowed')).toMatchObject({
+    // The status is written once the pool's objects are: a moment after the Deployment appears.
+    expect(await waitFor('its condition', () => deploymentCondition('allowed'))).toMatchObject({
       status: 'True',
       reason: 'ReconciliationSucceeded',
     });
+    expect(find('v1', 'Secret', 'castellan-nats-creds-evaluator-allowed', NAMESPACE)).toBeDefined();
   });
 
   it('creates no Deployment for an image whose name only ends like an allowed repository', async () => {
@@ -115,6 +118,8 @@ describe('PolicyServer images (in-memory Kubernetes API fake)', () => {
         'Deployment is neither created nor changed.',
     });
     expect(deploymentImage('foreign')).toBeUndefined();
+    // Nothing would run with them: no credentials are minted for a refused pool.
+    expect(find('v1', 'Secret', 'castellan-nats-creds-evaluator-foreign', NAMESPACE)).toBeUndefined();
   });
 
   it('leaves the Deployment as it is when a PolicyServer changes to a refused image', async () => {
