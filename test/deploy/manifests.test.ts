@@ -461,7 +461,11 @@ describe.each([
     expect(allows(namespaced, '', 'secrets', 'create')).toBe(true);
     // Each pool's NATS credentials are renewed in place; their deletion is garbage collection's.
     expect(allows(namespaced, '', 'secrets', 'update')).toBe(true);
-    expect(allows(namespaced, '', 'secrets', 'delete')).toBe(false);
+    // Delete only for the two certificate Secrets it recreates when their type is wrong.
+    const deletable = namespaced.filter(
+      (r) => r.apiGroups.includes('') && r.resources.includes('secrets') && r.verbs.includes('delete'),
+    );
+    expect(deletable.map((r) => r.resourceNames)).toEqual([['castellan-ca', 'castellan-gateway-tls']]);
     expect(allows(namespaced, 'coordination.k8s.io', 'leases', 'update')).toBe(true);
     // Nothing cluster-wide that belongs in the namespace.
     for (const resource of ['deployments', 'secrets', 'poddisruptionbudgets', 'leases', 'configmaps']) {
