@@ -167,6 +167,6 @@ function seedField(value: unknown, prefix: string, field: string, source: string
 function invalidAuthority(source: string, why: string): BusAuthError {
   return new BusAuthError(
     BusAuthErrorCode.AuthorityInvalid,
-    `the NATS signing keys in ${source} cannot be used: ${why}; delete the file to create new ones (every issued credential then stops working)`,
+    `the NATS signing keys in ${source} cannot be used: ${why}; restore them, or create new ones (castellan up: delete the file; Kubernetes: castellan bus-secrets), after which every credential issued before stops working`,
   );
 }
