@@ -147,7 +147,7 @@ describe('castellan push, pull, policies, run, inspect and rm against a registry
     expect(report.metadata.annotations['io.kubewarden.policy.title']).toBe('pod-privileged');
   });
 
-  it('removes by URL and by sha256 prefix, and names an unknown policy', async () => {
+  it('removes by URL and by sha256 prefix, refuses a prefix naming two copies, and names an unknown policy', async () => {
     const url = `registry://${plain.host}/policies/pod-privileged:v1`;
     const byUrl = await run('rm', url);
     expect(byUrl.code).toBe(0);
@@ -156,9 +156,18 @@ describe('castellan push, pull, policies, run, inspect and rm against a registry
       stat(join(storeDir, 'registry', plain.host, 'policies', 'pod-privileged:v1')),
     ).rejects.toThrow();
 
-    const byDigest = await run('rm', sha256(annotated).slice(0, 12));
+    // The module is stored twice (a tag and a blob URL): a prefix does not say which copy goes.
+    const prefix = sha256(annotated).slice(0, 12);
+    const ambiguous = await run('rm', prefix);
+    expect(ambiguous.code).toBe(1);
+    expect(ambiguous.stderr).toMatch(/matches 2 stored copies of one module .*moving:latest\): give the URL/);
+    const blob = (JSON.parse((await run('policies', '-o', 'json')).stdout) as { url: string }[]).find((p) =>
+      p.url.includes('/blobs/'),
+    );
+    expect((await run('rm', blob?.url ?? 'no blob copy')).code).toBe(0);
+    const byDigest = await run('rm', prefix);
     expect(byDigest.code).toBe(0);
-    expect(byDigest.stdout).toContain(`removed registry://${plain.host}/policies/moving:latest\n`);
+    expect(byDigest.stdout).toBe(`removed registry://${plain.host}/policies/moving:latest\n`);
     expect((await run('policies', '-o', 'json')).stdout).not.toContain(sha256(annotated));
 
     const unknown = await run('rm', url);
