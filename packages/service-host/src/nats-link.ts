@@ -1,22 +1,18 @@
-/**
- * Whether the gateway's NATS connection is up, from the connection's own status events. While it is
- * down no evaluation can reach a pool (nats.js would hold a request in its reconnect buffer until the
- * request times out), so the dispatcher answers at once by failure policy, requests in flight
- * included. Once it has been down longer than a grace, readiness fails, so that the API server's
- * calls go to a replica that has NATS; the grace rides out a server restart without flapping.
- */
 import { performance } from 'node:perf_hooks';
 import type { NatsConnection } from '@nats-io/nats-core';
 
+/**
+ * Whether a NATS connection is up, from the connection's own status events. While it is down, a
+ * request cannot be answered: nats.js holds it in its reconnect buffer, and drops what it sent
+ * across a reconnect, so a caller would wait out its whole timeout for a reply that cannot come.
+ * `whileLinked` lets the caller give up at once instead.
+ */
 export class NatsLink {
   /** `performance.now()` when the connection was lost; undefined while it is up. */
   private downSince: number | undefined;
   private readonly lossListeners = new Set<() => void>();
 
-  constructor(
-    private readonly nc: NatsConnection,
-    private readonly downGraceMs: number,
-  ) {
+  constructor(private readonly nc: NatsConnection) {
     // Whatever ends the status stream, the link counts as lost (follow's finally).
     this.follow().catch(() => undefined);
   }
@@ -25,16 +21,26 @@ export class NatsLink {
     return this.downSince === undefined && !this.nc.isClosed();
   }
 
-  /** Up, or down for less than the grace. */
-  ready(): boolean {
+  /** Up, or down for less than `graceMs`: a restart of the server is ridden out without flapping. */
+  ready(graceMs: number): boolean {
     if (this.nc.isClosed()) return false;
-    return this.downSince === undefined || performance.now() - this.downSince < this.downGraceMs;
+    return this.downSince === undefined || performance.now() - this.downSince < graceMs;
   }
 
-  /** Calls `listener` once, when the connection is next lost; returns what stops listening. */
-  onceLost(listener: () => void): () => void {
-    this.lossListeners.add(listener);
-    return () => this.lossListeners.delete(listener);
+  /** What `work` gives, or 'lost' at once when the connection is down or as soon as it goes down. */
+  async whileLinked<T>(work: () => Promise<T>): Promise<T | 'lost'> {
+    if (!this.connected) return 'lost';
+    let stopListening = (): void => undefined;
+    const lost = new Promise<'lost'>((resolve) => {
+      const listener = () => resolve('lost');
+      this.lossListeners.add(listener);
+      stopListening = () => this.lossListeners.delete(listener);
+    });
+    try {
+      return await Promise.race([work(), lost]);
+    } finally {
+      stopListening();
+    }
   }
 
   private async follow(): Promise<void> {

@@ -1,9 +1,8 @@
 import { collectDefaultMetrics } from 'prom-client';
-import { runService } from '@castellan/service-host';
+import { NatsLink, runService } from '@castellan/service-host';
 import { buildGateway } from './app.js';
 import { loadGatewayConfig } from './config.js';
 import { NatsDispatcher } from './nats-dispatcher.js';
-import { NatsLink } from './nats-link.js';
 import { RouteTable } from './route-table.js';
 
 await runService({
@@ -12,13 +11,13 @@ await runService({
   busIdentity: () => ({ role: 'gateway' }),
   async start({ nc, config, logger }) {
     const routes = await RouteTable.start(nc, logger, { replicas: config.jetstreamReplicas });
-    const link = new NatsLink(nc, config.natsDownGraceMs);
+    const link = new NatsLink(nc);
     const gateway = buildGateway({
       config,
       routes,
       dispatcher: new NatsDispatcher(nc, routes, link),
       logger,
-      isReady: () => link.ready() && routes.allPoliciesServed(),
+      isReady: () => link.ready(config.natsDownGraceMs) && routes.allPoliciesServed(),
     });
     // Process metrics (heap, resident memory, event-loop lag) beside the gateway's own.
     collectDefaultMetrics({ register: gateway.registry, prefix: 'castellan_gateway_' });

@@ -6,10 +6,10 @@ import {
 } from '@castellan/proto';
 import type { AdmissionResponse } from '@castellan/runtime';
 import { untilTurnEnds } from '@castellan/service-host';
+import type { NatsLink } from '@castellan/service-host';
 import { RequestError, TimeoutError } from '@nats-io/nats-core';
-import type { Msg, NatsConnection, RequestOptions } from '@nats-io/nats-core';
+import type { NatsConnection } from '@nats-io/nats-core';
 import type { EvaluationCall, EvaluationDispatcher, EvaluationOutcome, PolicyRoutes } from './dispatch.js';
-import type { NatsLink } from './nats-link.js';
 
 const NATS_DOWN = 'the gateway is not connected to NATS';
 
@@ -61,11 +61,8 @@ export class NatsDispatcher implements EvaluationDispatcher {
     await untilTurnEnds();
     const timeout = Math.max(1, deadline - Date.now());
     try {
-      const message = await this.requestWhileLinked(
-        evaluationSubject(route.pool, route.policyId, revision),
-        request,
-        { timeout },
-      );
+      const subject = evaluationSubject(route.pool, route.policyId, revision);
+      const message = await this.link.whileLinked(() => this.nc.request(subject, request, { timeout }));
       if (message === 'lost') return unavailable(NATS_DOWN);
       const reply = decodeEvaluationReply(message.data);
       if (reply.ok) {
@@ -87,27 +84,6 @@ export class NatsDispatcher implements EvaluationDispatcher {
         return unavailable(`no reply within ${timeout} ms`);
       }
       return unavailable(messageOf(error));
-    }
-  }
-
-  /**
-   * The request's reply, or 'lost' at once when the connection is down or as soon as it goes down:
-   * no reply can come through it then.
-   */
-  private async requestWhileLinked(
-    subject: string,
-    payload: Uint8Array,
-    options: RequestOptions,
-  ): Promise<Msg | 'lost'> {
-    if (!this.link.connected) return 'lost';
-    let stopListening = (): void => undefined;
-    const lost = new Promise<'lost'>((resolve) => {
-      stopListening = this.link.onceLost(() => resolve('lost'));
-    });
-    try {
-      return await Promise.race([this.nc.request(subject, payload, options), lost]);
-    } finally {
-      stopListening();
     }
   }
 }

@@ -5,13 +5,13 @@ import {
   poolEvaluationSubjects,
   poolQueueGroup,
 } from '@castellan/proto';
+import { NatsLink } from '@castellan/service-host';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podRequest } from '../../../test/fixtures/index.js';
 import { startNatsServer } from '../../../test/harness/nats.js';
 import type { NatsServer } from '../../../test/harness/nats.js';
 import { NatsDispatcher } from '../src/nats-dispatcher.js';
-import { NatsLink } from '../src/nats-link.js';
 import { getPlain, http1, http2, parseJson } from './clients.js';
 import type { Answer, Review, TlsClientOptions } from './clients.js';
 import { eventually } from './eventually.js';
@@ -73,11 +73,11 @@ describe('gateway while its NATS connection is down, against a real nats-server'
         );
       },
     });
-    const link = new NatsLink(gatewayNc, DOWN_GRACE_MS);
+    const link = new NatsLink(gatewayNc);
     gateway = await startGateway({
       routes,
       dispatcher: new NatsDispatcher(gatewayNc, routes, link),
-      isReady: () => link.ready(),
+      isReady: () => link.ready(DOWN_GRACE_MS),
       env: await nats.serviceEnv({ role: 'gateway' }),
     });
     tls = { ca: gateway.certificates.caPem };

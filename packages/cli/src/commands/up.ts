@@ -1,23 +1,28 @@
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FetchClient, PolicyPublisher } from '@castellan/control';
+import { PolicyPublisher } from '@castellan/control';
 import type { PublishOutcome } from '@castellan/control';
 import { prepareLocalBus } from '@castellan/bus-auth';
 import { messageOf } from '@castellan/proto';
 import type { BusIdentity } from '@castellan/proto';
 import { busAccessEnv, busConnectionOptions } from '@castellan/service-host';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { ensureGatewayTls } from '../up/gateway-tls.js';
+import { formatDelay } from '../up/backoff.js';
 import { startLocalNats } from '../up/local-nats.js';
-import type { LocalNats } from '../up/local-nats.js';
 import { formatServiceLine } from '../up/log-lines.js';
+import { OutageAwareFetchClient } from '../up/outage-aware-fetch.js';
 import { syncPoliciesFile } from '../up/policies-sync.js';
+import type { PoliciesSync } from '../up/policies-sync.js';
 import { startService } from '../up/service-process.js';
 import type { ServiceName, ServiceProcess } from '../up/service-process.js';
+import { supervise } from '../up/supervisor.js';
+import type { Supervisor } from '../up/supervisor.js';
 import { parsePositiveInteger } from './policy-options.js';
 
 /** Standalone mode serves one pool. */
@@ -46,7 +51,7 @@ export function registerUp(program: Command): void {
     .description('run Castellan locally: NATS, fetcher, one evaluator and the HTTPS gateway; Ctrl-C stops it')
     .option(
       '-p, --policies <file>',
-      'policy-server policies file (spec §6.2); edits roll out live',
+      'policy-server policies file (docs/kubewarden-compatibility.md#policies-file); edits roll out live',
       'policies.yml',
     )
     .option('--port <port>', 'HTTPS port of the gateway', parsePort, 8443)
@@ -64,24 +69,33 @@ export function registerUp(program: Command): void {
 async function up(flags: UpFlags): Promise<void> {
   const policiesPath = resolve(flags.policies);
   const say = (line: string) => process.stdout.write(`${line}\n`);
-  const services: ServiceProcess[] = [];
-  let nats: LocalNats | undefined;
-  let stopping = false;
+  const notice = (line: string) => process.stderr.write(`${line}\n`);
   const onLine = (name: ServiceName, line: string) =>
     process.stderr.write(`${formatServiceLine(name, line)}\n`);
-
-  const shutdown = async () => {
-    stopping = true;
-    for (const service of [...services].reverse()) await service.stop();
-    await nats?.stop();
+  // In start order: NATS, fetcher, evaluator, gateway. Stopped in reverse, so services drain first.
+  const supervisors: Supervisor[] = [];
+  const stopping = new AbortController();
+  const supervision = { say: notice, stopping: stopping.signal };
+  // Each service restarted with the environment it first had: its credentials files stay put.
+  const superviseService = (name: ServiceName, env: Record<string, string>, first?: ServiceProcess) => {
+    const start = () => startService(name, env, onLine);
+    supervisors.push(supervise(name, first ?? start(), () => Promise.resolve(start()), supervision));
   };
+  let nc: NatsConnection | undefined;
+  let sync: PoliciesSync | undefined;
 
   try {
     // Keys, CA and credentials of the bus: a server given by NATS_URL must trust them too.
     const bus = await prepareLocalBus(join(flags.stateDir, 'bus'));
-    const natsUrl =
-      process.env.NATS_URL ??
-      (nats = await startLocalNats(join(flags.stateDir, 'nats'), bus.serverConfig)).url;
+    const natsDir = join(flags.stateDir, 'nats');
+    let natsUrl = process.env.NATS_URL;
+    if (natsUrl === undefined) {
+      const nats = await startLocalNats(natsDir, bus.serverConfig);
+      // Back on the same port, so the URL the services (and the control connection) hold stays good.
+      const restart = () => startLocalNats(natsDir, bus.serverConfig, nats.port);
+      supervisors.push(supervise('nats-server', nats, restart, supervision));
+      natsUrl = nats.url;
+    }
     const access = async (identity: BusIdentity) => ({
       natsUrl,
       natsCredentialsFile: await bus.credentialsFile(identity),
@@ -92,7 +106,7 @@ async function up(flags: UpFlags): Promise<void> {
       CASTELLAN_LOG_LEVEL: flags.logLevel,
     });
     say(
-      `✓ NATS       ${natsUrl}${nats ? ` (local, store in ${join(flags.stateDir, 'nats')})` : ' (NATS_URL)'}`,
+      `✓ NATS       ${natsUrl}${process.env.NATS_URL === undefined ? ` (local, store in ${natsDir})` : ' (NATS_URL)'}`,
     );
     const tls = await ensureGatewayTls(join(flags.stateDir, 'tls'));
 
@@ -101,47 +115,39 @@ async function up(flags: UpFlags): Promise<void> {
       CASTELLAN_FETCHER_FILE_ROOTS: dirname(policiesPath),
       CASTELLAN_FETCHER_ALLOWED_NETWORKS: '127.0.0.0/8,::1',
     };
-    services.push(
-      startService('fetcher', { ...(await serviceEnv({ role: 'fetcher' })), ...fetcherAccess }, onLine),
-    );
-    services.push(
-      startService(
-        'evaluator',
-        {
-          ...(await serviceEnv({ role: 'evaluator', pool: POOL })),
-          CASTELLAN_POOL: POOL,
-          ...(flags.workers ? { CASTELLAN_WORKERS: String(flags.workers) } : {}),
-        },
-        onLine,
-      ),
-    );
-    for (const service of services) watchExit(service, () => stopping);
+    superviseService('fetcher', { ...(await serviceEnv({ role: 'fetcher' })), ...fetcherAccess });
+    superviseService('evaluator', {
+      ...(await serviceEnv({ role: 'evaluator', pool: POOL })),
+      CASTELLAN_POOL: POOL,
+      ...(flags.workers ? { CASTELLAN_WORKERS: String(flags.workers) } : {}),
+    });
     say('✓ services   fetcher, evaluator (pool "default") started');
 
     const control: BusIdentity = { role: 'control' };
-    const nc = await connect(busConnectionOptions(await access(control), control));
-    const publisher = await PolicyPublisher.open(nc, new FetchClient(nc));
-    const sync = syncPoliciesFile(policiesPath, publisher, POOL);
+    // Like the services' connections, it outlives any NATS outage: edits must reach the KV after it.
+    nc = await connect({ ...busConnectionOptions(await access(control), control), maxReconnectAttempts: -1 });
+    const publisher = await PolicyPublisher.open(nc, new OutageAwareFetchClient(nc));
+    sync = syncPoliciesFile(policiesPath, publisher, POOL);
     say(`… policies   fetching the modules of ${policiesPath}`);
     const outcomes = await sync.apply().catch(toCliError);
     const failed = reportOutcomes(outcomes, say);
     const example = outcomes.find((outcome) => outcome.result !== 'failed' && outcome.result !== 'removed');
 
-    const gateway = startService(
-      'gateway',
-      {
-        ...(await serviceEnv({ role: 'gateway' })),
-        CASTELLAN_GATEWAY_ADDRESS: '127.0.0.1',
-        CASTELLAN_GATEWAY_PORT: String(flags.port),
-        CASTELLAN_READINESS_PORT: String(flags.readinessPort),
-        CASTELLAN_TLS_CERT_FILE: tls.certPath,
-        CASTELLAN_TLS_KEY_FILE: tls.keyPath,
-      },
-      onLine,
-    );
-    services.push(gateway);
-    watchExit(gateway, () => stopping);
-    await waitUntilReady(flags.readinessPort, gateway);
+    const gatewayEnv = {
+      ...(await serviceEnv({ role: 'gateway' })),
+      CASTELLAN_GATEWAY_ADDRESS: '127.0.0.1',
+      CASTELLAN_GATEWAY_PORT: String(flags.port),
+      CASTELLAN_READINESS_PORT: String(flags.readinessPort),
+      CASTELLAN_TLS_CERT_FILE: tls.certPath,
+      CASTELLAN_TLS_KEY_FILE: tls.keyPath,
+    };
+    // Supervised once ready: a gateway that cannot start (a port in use) is an error, not a restart.
+    const gateway = startService('gateway', gatewayEnv, onLine);
+    await waitUntilReady(flags.readinessPort, gateway).catch(async (error: unknown) => {
+      await gateway.stop();
+      throw error;
+    });
+    superviseService('gateway', gatewayEnv, gateway);
 
     const url = `https://127.0.0.1:${flags.port}`;
     say('');
@@ -157,16 +163,20 @@ async function up(flags: UpFlags): Promise<void> {
       );
     say(`Editing ${policiesPath} rolls the change out live. Ctrl-C stops everything.`);
 
-    sync.follow(
-      (outcomes) => reportOutcomes(outcomes, say),
-      (error) => say(`✗ policies   ${error.message}`),
-    );
+    sync.follow({
+      onApplied: (outcomes) => reportOutcomes(outcomes, say),
+      onError: (error) => say(`✗ policies   ${error.message}`),
+      onRetry: (delayMs) =>
+        say(`… policies   NATS or the fetcher out of reach; publishing again in ${formatDelay(delayMs)}`),
+    });
     await waitForSignal();
     say('stopping…');
-    sync.stop();
-    await nc.close();
   } finally {
-    await shutdown();
+    stopping.abort();
+    sync?.stop();
+    // Closed before NATS stops: it would otherwise try to reconnect forever and keep up alive.
+    await nc?.close();
+    for (const supervisor of [...supervisors].reverse()) await supervisor.stop();
   }
 }
 
@@ -191,15 +201,6 @@ function reportOutcomes(outcomes: PublishOutcome[], say: (line: string) => void)
     }
   }
   return outcomes.filter((outcome) => outcome.result === 'failed').length;
-}
-
-function watchExit(service: ServiceProcess, stopping: () => boolean): void {
-  void service.exited.then((code) => {
-    if (!stopping())
-      process.stderr.write(
-        `castellan: the ${service.name} stopped unexpectedly (${code}); see its log above\n`,
-      );
-  });
 }
 
 /** Waits for the gateway's readiness; fails at once if the gateway exits (a port in use, say). */

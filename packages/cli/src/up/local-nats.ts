@@ -3,6 +3,7 @@ import { access, constants, mkdir, readFile, readdir, rm, writeFile } from 'node
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError } from '../cli-error.js';
+import type { SupervisedProcess } from './supervisor.js';
 
 /** Room for the apiserver's 3 MiB requests plus the envelope (the value our deployments use). */
 const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
@@ -10,17 +11,18 @@ const STARTUP_TIMEOUT_MS = 10_000;
 /** Debian installs the server in sbin, which is not on every user's PATH. */
 const EXTRA_DIRS = ['/usr/sbin', '/usr/local/sbin'];
 
-export interface LocalNats {
+export interface LocalNats extends SupervisedProcess {
   url: string;
-  stop(): Promise<void>;
+  /** The services were given this port: a restarted server must listen on it again. */
+  port: number;
 }
 
 /**
- * A `nats-server -js` on a free loopback port, its JetStream store kept in `dir` so modules
- * fetched by one `castellan up` are still there the next time, locked with `lockedConfig` (TLS
- * and the credentials of the bus authority only).
+ * A `nats-server -js` on loopback, on `port` or else a free port, its JetStream store kept in `dir`
+ * so modules fetched by one `castellan up` are still there the next time (and after a restart),
+ * locked with `lockedConfig` (TLS and the credentials of the bus authority only).
  */
-export async function startLocalNats(dir: string, lockedConfig: string): Promise<LocalNats> {
+export async function startLocalNats(dir: string, lockedConfig: string, port?: number): Promise<LocalNats> {
   const binary = await findNatsServer();
   await mkdir(dir, { recursive: true });
   for (const name of await readdir(dir)) if (name.endsWith('.ports')) await rm(join(dir, name));
@@ -28,7 +30,7 @@ export async function startLocalNats(dir: string, lockedConfig: string): Promise
   await writeFile(
     configPath,
     [
-      'listen: "127.0.0.1:-1"',
+      `listen: "127.0.0.1:${port ?? -1}"`,
       `max_payload: ${MAX_PAYLOAD_BYTES}`,
       `ports_file_dir: "${dir}"`,
       `jetstream { store_dir: "${join(dir, 'jetstream')}" }`,
@@ -39,11 +41,14 @@ export async function startLocalNats(dir: string, lockedConfig: string): Promise
   const child = spawn(binary, ['-c', configPath], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let output = '';
   child.stderr.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4096)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
 
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new CliError(`nats-server exited at start:\n${output}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new CliError(`nats-server exited at start:\n${output}`);
     const portsFile = (await readdir(dir)).find((name) => name.endsWith('.ports'));
     if (portsFile && output.includes('Server is ready')) {
       const ports = JSON.parse(await readFile(join(dir, portsFile), 'utf8')) as { nats?: string[] };
@@ -51,8 +56,10 @@ export async function startLocalNats(dir: string, lockedConfig: string): Promise
       if (url) {
         return {
           url,
+          port: Number(new URL(url).port),
+          exited,
           stop: async () => {
-            if (child.exitCode === null) child.kill('SIGTERM');
+            if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
             await exited;
           },
         };

@@ -1,24 +1,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
-import { readPoliciesFile, resolveModuleUrl } from './policies-sync.js';
-
-describe('resolveModuleUrl', () => {
-  it('reads ./ and ../ paths next to the policies file', () => {
-    expect(resolveModuleUrl('./p.wasm', '/srv/castellan/policies.yml')).toBe('file:///srv/castellan/p.wasm');
-    expect(resolveModuleUrl('../build/p.wasm', '/srv/castellan/policies.yml')).toBe(
-      'file:///srv/build/p.wasm',
-    );
-  });
-
-  it('leaves URLs and registry references alone', () => {
-    for (const url of ['registry://ghcr.io/k/p:v1', 'https://x/p.wasm', 'file:///p.wasm', 'ghcr.io/k/p:v1']) {
-      expect(resolveModuleUrl(url, '/srv/policies.yml')).toBe(url);
-    }
-  });
-});
+import { ControlErrorCode } from '@castellan/control';
+import type { PolicyPublisher, PublishOutcome } from '@castellan/control';
+import { describe, expect, it, vi } from 'vitest';
+import { Backoff } from './backoff.js';
+import { readPoliciesFile, syncPoliciesFile } from './policies-sync.js';
 
 describe('readPoliciesFile', () => {
   it('resolves the modules of group members as it does those of policies', async () => {
@@ -44,5 +33,79 @@ describe('readPoliciesFile', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('syncPoliciesFile (a fake publisher in place of NATS)', () => {
+  const removed: PublishOutcome[] = [{ policyId: 'old', result: 'removed' }];
+  const failed = (code: string): PublishOutcome[] => [
+    { policyId: 'p', result: 'failed', error: { code, message: 'no' } },
+  ];
+
+  /** Applies `file` through `publisher`, then follows it; `check` sees what was reported. */
+  async function following(
+    publish: PolicyPublisher['publish'],
+    check: (seen: { applied: PublishOutcome[][]; errors: string[]; retries: number[] }) => Promise<void>,
+    file = 'p: {module: ./p.wasm}\n',
+  ): Promise<void> {
+    const dir = await mkdtemp(join(tmpdir(), 'castellan-sync-'));
+    const path = join(dir, 'policies.yml');
+    const publisher = { publish } as unknown as PolicyPublisher;
+    const sync = syncPoliciesFile(path, publisher, 'default', new Backoff(20, 40));
+    const seen = { applied: [] as PublishOutcome[][], errors: [] as string[], retries: [] as number[] };
+    try {
+      await writeFile(path, file);
+      await sync.apply().catch(() => undefined);
+      sync.follow({
+        onApplied: (outcomes) => seen.applied.push(outcomes),
+        onError: (error) => seen.errors.push(error.message),
+        onRetry: (delayMs) => seen.retries.push(delayMs),
+      });
+      await check(seen);
+    } finally {
+      sync.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('publishes again with backoff, the file untouched, after a publish NATS failed', async () => {
+    const publish = vi
+      .fn<PolicyPublisher['publish']>()
+      .mockRejectedValueOnce(new Error('TIMEOUT'))
+      .mockRejectedValueOnce(new Error('TIMEOUT'))
+      .mockResolvedValue(removed);
+    await following(publish, async (seen) => {
+      await vi.waitFor(() => expect(seen.applied).toEqual([removed]), { timeout: 2000 });
+      expect(seen.retries).toEqual([20, 40]);
+      expect(seen.errors).toEqual(['the policies could not be published (TIMEOUT); is NATS up?']);
+    });
+    expect(publish).toHaveBeenCalledTimes(3);
+  });
+
+  it('retries policies that failed for want of the fetcher, not those the fetcher refused', async () => {
+    const publish = vi
+      .fn<PolicyPublisher['publish']>()
+      .mockResolvedValueOnce(failed(ControlErrorCode.FetcherUnavailable))
+      .mockResolvedValue(failed('CASTELLAN_OCI_NOT_FOUND'));
+    await following(publish, async (seen) => {
+      await vi.waitFor(() => expect(seen.applied).toHaveLength(1), { timeout: 2000 });
+      await sleep(200);
+      expect(seen.applied).toHaveLength(1);
+      expect(seen.retries).toEqual([20]);
+    });
+    expect(publish).toHaveBeenCalledTimes(2);
+  });
+
+  it('waits for an edit when the file itself is wrong', async () => {
+    const publish = vi.fn<PolicyPublisher['publish']>();
+    await following(
+      publish,
+      async (seen) => {
+        await sleep(200);
+        expect(seen.retries).toEqual([]);
+      },
+      'p: [not, a, policy]\n',
+    );
+    expect(publish).not.toHaveBeenCalled();
   });
 });
