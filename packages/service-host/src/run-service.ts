@@ -21,11 +21,24 @@ export interface ServiceDefinition<C extends ServiceConfig> {
 }
 
 /**
+ * Set to `true` by a parent that holds the write end of a pipe on the service's stdin (`castellan
+ * up`): the service stops when that pipe closes, which the kernel does when the parent dies, even
+ * by kill -9. Off by default: on a terminal or /dev/null stdin it would mean nothing.
+ */
+const EXIT_WITH_PARENT_VARIABLE = 'CASTELLAN_EXIT_WITH_PARENT';
+/** A service whose parent died stops as on SIGTERM, but exits after this even if NATS went too. */
+const PARENT_GONE_GRACE_MS = 5_000;
+
+/**
  * The shared composition root of every service's `main.ts`: configuration from the environment
  * (all problems printed, exit 2), pino JSON logs, a NATS connection that waits for the servers
- * at start and reconnects forever, and SIGTERM/SIGINT → stop → drain → exit.
+ * at start and reconnects forever, and SIGTERM/SIGINT → stop → drain → exit; with
+ * `CASTELLAN_EXIT_WITH_PARENT=true`, the end of the parent's pipe on stdin too.
  */
 export async function runService<C extends ServiceConfig>(definition: ServiceDefinition<C>): Promise<void> {
+  // Watched from the start: a parent that dies while NATS is still awaited must not leave us behind.
+  let parentGone: () => void = () => process.exit(1);
+  if (process.env[EXIT_WITH_PARENT_VARIABLE] === 'true') onParentGone(() => parentGone());
   let config: C;
   try {
     config = definition.loadConfig(process.env);
@@ -72,6 +85,26 @@ export async function runService<C extends ServiceConfig>(definition: ServiceDef
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+  parentGone = () => {
+    setTimeout(() => process.exit(1), PARENT_GONE_GRACE_MS).unref();
+    void stop('parent gone');
+  };
+}
+
+/**
+ * Calls `onGone` once, when the write end of this process's stdin pipe closes: the parent holding
+ * it has died, whatever killed it. Only for a process whose stdin is such a pipe.
+ */
+export function onParentGone(onGone: () => void): void {
+  let called = false;
+  const gone = () => {
+    if (called) return;
+    called = true;
+    onGone();
+  };
+  for (const event of ['end', 'close', 'error']) process.stdin.once(event, gone);
+  // Reading (and dropping) is what notices the end of the pipe.
+  process.stdin.resume();
 }
 
 async function logConnectionChanges(nc: NatsConnection, logger: Logger): Promise<void> {

@@ -1,15 +1,20 @@
-import { spawn } from 'node:child_process';
 import { access, constants, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { CliError } from '../cli-error.js';
 import type { SupervisedProcess } from './supervisor.js';
+import { hasExited, killGroup, spawnTethered } from './tethered-child.js';
 
 /** Room for the apiserver's 3 MiB requests plus the envelope (the value our deployments use). */
 const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
 const STARTUP_TIMEOUT_MS = 10_000;
+/** It stops in well under a second, even with JetStream. */
+const STOP_GRACE_MS = 5_000;
 /** Debian installs the server in sbin, which is not on every user's PATH. */
 const EXTRA_DIRS = ['/usr/sbin', '/usr/local/sbin'];
+/** Runs nats-server so that it dies with `castellan up` (see tether.ts). */
+const TETHER = fileURLToPath(new URL('./tether.js', import.meta.url));
 
 export interface LocalNats extends SupervisedProcess {
   url: string;
@@ -38,17 +43,16 @@ export async function startLocalNats(dir: string, lockedConfig: string, port?: n
     ].join('\n'),
   );
   // Its own process group, so Ctrl-C does not stop NATS before the services have drained.
-  const child = spawn(binary, ['-c', configPath], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const tethered = spawnTethered(process.execPath, [TETHER, binary, '-c', configPath], {
+    stdout: 'ignore',
+  });
+  const { child, exited } = tethered;
   let output = '';
-  child.stderr.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4096)));
-  const exited = new Promise<number | string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
-  );
+  child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4096)));
 
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null)
-      throw new CliError(`nats-server exited at start:\n${output}`);
+    if (hasExited(child)) throw new CliError(`nats-server exited at start:\n${output}`);
     const portsFile = (await readdir(dir)).find((name) => name.endsWith('.ports'));
     if (portsFile && output.includes('Server is ready')) {
       const ports = JSON.parse(await readFile(join(dir, portsFile), 'utf8')) as { nats?: string[] };
@@ -58,16 +62,13 @@ export async function startLocalNats(dir: string, lockedConfig: string, port?: n
           url,
           port: Number(new URL(url).port),
           exited,
-          stop: async () => {
-            if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-            await exited;
-          },
+          stop: (graceMs = STOP_GRACE_MS) => tethered.stop(graceMs),
         };
       }
     }
     await sleep(25);
   }
-  child.kill('SIGKILL');
+  killGroup(child);
   throw new CliError(`nats-server did not start within ${STARTUP_TIMEOUT_MS / 1000} s:\n${output}`);
 }
 

@@ -5,6 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { ControlErrorCode } from '@castellan/control';
 import type { PolicyPublisher, PublishOutcome } from '@castellan/control';
+import { OciErrorCode } from '@castellan/oci';
+import type { PolicyConfig } from '@castellan/proto';
 import { describe, expect, it, vi } from 'vitest';
 import { Backoff } from './backoff.js';
 import { readPoliciesFile, syncPoliciesFile } from './policies-sync.js';
@@ -45,21 +47,34 @@ describe('syncPoliciesFile (a fake publisher in place of NATS)', () => {
   /** Applies `file` through `publisher`, then follows it; `check` sees what was reported. */
   async function following(
     publish: PolicyPublisher['publish'],
-    check: (seen: { applied: PublishOutcome[][]; errors: string[]; retries: number[] }) => Promise<void>,
+    check: (seen: {
+      applied: PublishOutcome[][];
+      errors: string[];
+      retries: number[];
+      retried: string[][];
+    }) => Promise<void>,
     file = 'p: {module: ./p.wasm}\n',
   ): Promise<void> {
     const dir = await mkdtemp(join(tmpdir(), 'castellan-sync-'));
     const path = join(dir, 'policies.yml');
     const publisher = { publish } as unknown as PolicyPublisher;
     const sync = syncPoliciesFile(path, publisher, 'default', new Backoff(20, 40));
-    const seen = { applied: [] as PublishOutcome[][], errors: [] as string[], retries: [] as number[] };
+    const seen = {
+      applied: [] as PublishOutcome[][],
+      errors: [] as string[],
+      retries: [] as number[],
+      retried: [] as string[][],
+    };
     try {
       await writeFile(path, file);
       await sync.apply().catch(() => undefined);
       sync.follow({
         onApplied: (outcomes) => seen.applied.push(outcomes),
         onError: (error) => seen.errors.push(error.message),
-        onRetry: (delayMs) => seen.retries.push(delayMs),
+        onRetry: (delayMs, policyIds) => {
+          seen.retries.push(delayMs);
+          seen.retried.push(policyIds);
+        },
       });
       await check(seen);
     } finally {
@@ -94,6 +109,23 @@ describe('syncPoliciesFile (a fake publisher in place of NATS)', () => {
       expect(seen.retries).toEqual([20]);
     });
     expect(publish).toHaveBeenCalledTimes(2);
+  });
+
+  it('retries a policy whose registry was out of reach until it is back, the file untouched', async () => {
+    const loaded: PublishOutcome[] = [
+      { policyId: 'p', result: 'created', revision: 1, config: {} as PolicyConfig },
+    ];
+    const publish = vi
+      .fn<PolicyPublisher['publish']>()
+      .mockResolvedValueOnce(failed(OciErrorCode.RegistryUnavailable))
+      .mockResolvedValueOnce(failed(OciErrorCode.RegistryUnavailable))
+      .mockResolvedValue(loaded);
+    await following(publish, async (seen) => {
+      await vi.waitFor(() => expect(seen.applied.at(-1)).toEqual(loaded), { timeout: 2000 });
+      expect(seen.retries).toEqual([20, 40]);
+      expect(seen.retried).toEqual([['p'], ['p']]);
+    });
+    expect(publish).toHaveBeenCalledTimes(3);
   });
 
   it('waits for an edit when the file itself is wrong', async () => {

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ControlError, ControlErrorCode, parsePoliciesFile } from '@castellan/control';
 import { ModuleStoreErrorCode } from '@castellan/module-store';
+import { OciErrorCode } from '@castellan/oci';
 import { messageOf } from '@castellan/proto';
 import type { DesiredPolicy, PolicyPublisher, PublishOutcome } from '@castellan/control';
 import { Backoff } from './backoff.js';
@@ -18,8 +19,11 @@ export async function readPoliciesFile(path: string): Promise<DesiredPolicy[]> {
 export interface PoliciesSyncReport {
   onApplied: (outcomes: PublishOutcome[]) => void;
   onError: (error: Error) => void;
-  /** A publish met an unreachable bus; it runs again after `delayMs`, edited or not. */
-  onRetry: (delayMs: number) => void;
+  /**
+   * A publish met something out of reach; it runs again after `delayMs`, edited or not.
+   * `policyIds`: the policies that failed so; none when the whole publish did (NATS down).
+   */
+  onRetry: (delayMs: number, policyIds: string[]) => void;
 }
 
 export interface PoliciesSync {
@@ -27,21 +31,24 @@ export interface PoliciesSync {
   apply(): Promise<PublishOutcome[]>;
   /**
    * Re-publishes on every change of the file until `stop`, and again with backoff after a
-   * publish (this one's or the last `apply`'s) that failed because the bus was unreachable.
+   * publish (this one's or the last `apply`'s) that failed for a cause that passes by itself.
    */
   follow(report: PoliciesSyncReport): void;
   stop(): void;
 }
 
 /**
- * Codes of failures that say nothing of the policy, only that NATS, JetStream or the fetcher was
- * out of reach (NATS down or restarting): the same publish can succeed later. Others (a module
- * not found, a file not allowed) wait for the file to change.
+ * Codes of failures that say nothing of the policy, only that something was out of reach: NATS,
+ * JetStream or the fetcher (NATS down or restarting), or the registry or web server of the module
+ * (refused connections, timeouts, 5xx and 429 answers, after the fetcher's own retries). The same
+ * publish can succeed later. Others (a module not found, a file not allowed, credentials refused)
+ * wait for the file to change.
  */
-const BUS_FAILURE_CODES = new Set<string>([
+const TRANSIENT_FAILURE_CODES = new Set<string>([
   ControlErrorCode.FetcherUnavailable,
   ControlErrorCode.PublishFailed,
   ModuleStoreErrorCode.Unavailable,
+  OciErrorCode.RegistryUnavailable,
 ]);
 
 export function syncPoliciesFile(
@@ -54,15 +61,16 @@ export function syncPoliciesFile(
   /** The next publish: after an edit settles, or a retry. */
   let timer: NodeJS.Timeout | undefined;
   let queue = Promise.resolve();
-  let busFailed = false;
+  /** What the last publish left to retry: undefined, nothing; [] the whole publish; else these policies. */
+  let retryWanted: string[] | undefined;
   let stopped = false;
 
   const apply = async () => {
-    busFailed = false;
+    retryWanted = undefined;
     // A file that cannot be read or parsed is the user's to fix: not retried.
     const desired = await readPoliciesFile(path);
     // Until the publisher answers, a throw can only be the bus's.
-    busFailed = true;
+    retryWanted = [];
     const outcomes = await publisher.publish(pool, desired).catch((error: unknown) => {
       throw new ControlError(
         ControlErrorCode.PublishFailed,
@@ -70,9 +78,10 @@ export function syncPoliciesFile(
         { cause: error },
       );
     });
-    busFailed = outcomes.some(
-      (outcome) => outcome.result === 'failed' && BUS_FAILURE_CODES.has(outcome.error.code),
+    const transient = outcomes.filter(
+      (outcome) => outcome.result === 'failed' && TRANSIENT_FAILURE_CODES.has(outcome.error.code),
     );
+    retryWanted = transient.length > 0 ? transient.map((outcome) => outcome.policyId) : undefined;
     return outcomes;
   };
   const publishLater = (report: PoliciesSyncReport, delayMs: number) => {
@@ -82,7 +91,7 @@ export function syncPoliciesFile(
       queue = queue.then(async () => {
         if (stopped) return;
         await apply().then(report.onApplied, report.onError);
-        if (!busFailed) backoff.reset();
+        if (retryWanted === undefined) backoff.reset();
         // A publish already waiting (the file changed meanwhile) makes a retry needless.
         else if (!stopped && timer === undefined) retry(report);
       });
@@ -90,7 +99,7 @@ export function syncPoliciesFile(
   };
   const retry = (report: PoliciesSyncReport) => {
     const delay = backoff.next();
-    report.onRetry(delay);
+    report.onRetry(delay, retryWanted ?? []);
     publishLater(report, delay);
   };
 
@@ -102,7 +111,7 @@ export function syncPoliciesFile(
         if (name !== null && resolve(dirname(path), name) !== resolve(path)) return;
         publishLater(report, DEBOUNCE_MS);
       });
-      if (busFailed) retry(report);
+      if (retryWanted !== undefined) retry(report);
     },
     stop() {
       stopped = true;

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { spawnTethered } from './tethered-child.js';
 
 export type ServiceName = 'fetcher' | 'evaluator' | 'gateway';
 
@@ -12,6 +12,9 @@ export interface ServiceProcess {
   /** SIGTERM (the services drain), SIGKILL after the grace period. */
   stop(graceMs?: number): Promise<void>;
 }
+
+/** Long enough for the requests in flight to be answered. */
+const DRAIN_GRACE_MS = 10_000;
 
 const require = createRequire(import.meta.url);
 
@@ -26,27 +29,14 @@ export function startService(
   env: Record<string, string>,
   onLine: (name: ServiceName, line: string) => void,
 ): ServiceProcess {
-  // Its own process group: Ctrl-C reaches only `castellan up`, which stops the services in order.
-  const child = spawn(process.execPath, [entryPoint(name)], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
+  const tethered = spawnTethered(process.execPath, [entryPoint(name)], {
+    // service-host's runService stops the service when the tether on its stdin closes.
+    env: { ...env, CASTELLAN_EXIT_WITH_PARENT: 'true' },
+    stdout: 'pipe',
   });
+  const { child, exited } = tethered;
   for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on('line', (line) => onLine(name, line));
+    if (stream) createInterface({ input: stream }).on('line', (line) => onLine(name, line));
   }
-  const exited = new Promise<number | string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
-  );
-  return {
-    name,
-    exited,
-    async stop(graceMs = 10_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  return { name, exited, stop: (graceMs = DRAIN_GRACE_MS) => tethered.stop(graceMs) };
 }

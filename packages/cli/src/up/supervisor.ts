@@ -11,7 +11,8 @@ const STABLE_AFTER_MS = 30_000;
 export interface SupervisedProcess {
   /** Resolves with the exit code (or signal name) when the process ends. */
   readonly exited: Promise<number | string>;
-  stop(): Promise<void>;
+  /** Asks it to stop; kills it once `graceMs` (the process's own default when not given) is over. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 export interface SupervisorOptions {
@@ -28,7 +29,7 @@ export interface SupervisorOptions {
 
 export interface Supervisor {
   /** Restarts no more, then stops the process running now (waiting for one being started). */
-  stop(): Promise<void>;
+  stop(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -77,11 +78,11 @@ export function supervise<P extends SupervisedProcess>(
 
   watch(first);
   return {
-    async stop() {
+    async stop(graceMs) {
       stopped = true;
       clearTimeout(timer);
       await starting?.catch(() => undefined);
-      await current.stop();
+      await current.stop(graceMs);
     },
   };
 }
