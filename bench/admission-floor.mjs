@@ -3,66 +3,35 @@
 //   - the load generator: autocannon over keep-alive HTTPS;
 //   - an HTTPS endpoint that reads the AdmissionReview, parses it and answers a small JSON document
 //     (what the gateway does at the least);
-//   - a NATS request/reply of the same payload with a short reply, through a local nats-server (the
-//     gateway → evaluator → gateway hop: requester, responder and server);
+//   - a NATS request/reply of the same payload with a short reply, through a local nats-server locked
+//     as Castellan's is (bench/nats-hop.mjs: TLS; the requester with the gateway's credentials, the
+//     responder with an evaluator's, each held to its permissions): the gateway → evaluator → gateway
+//     hop, requester, responder and server;
 //   - the hand-over of a request to a worker thread and of its verdict back (2 workers, each task a
 //     fixed busy-wait that is subtracted);
 //   - the evaluation itself: a bare in-process loop of the policy.
 // Their sum bounds the throughput any implementation of this design can reach on these cores; it is
 // set beside the target (half the in-process rate of `castellan bench`, on one worker and on every core).
 // Run after `npm run build`:  node bench/admission-floor.mjs [seconds per measurement]
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:https';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createCertificateAuthority, issueCertificate } from '@castellan/pki';
-import { connect } from '@nats-io/transport-node';
 import autocannon from 'autocannon';
-import { inProcessBench, processCpuMs, root } from './castellan-up.mjs';
-import { freeLoopbackPort, startNats } from './servers.mjs';
+import { inProcessBench, processCpuMicros, root } from './castellan-up.mjs';
 import { handOverProbe, ownCpuMicros } from './hand-over.mjs';
+import { natsHop } from './nats-hop.mjs';
+import { freeLoopbackPort, startRole } from './servers.mjs';
 
 const require = createRequire(import.meta.url);
 const CONNECTIONS = 64;
-const IN_FLIGHT = 64;
 const policyModule = `${root}examples/build/pod-privileged.wasm`;
 const requestPath = `${root}examples/requests/unprivileged-pod.json`;
-/** A verdict as the evaluator returns it: an allowed AdmissionResponse in a small envelope. */
-const VERDICT = JSON.stringify({
-  ok: true,
-  response: { uid: '705ab4f5-6393-11e8-b7cc-42010a800002', allowed: true },
-});
 /** Stand-in for an evaluation in the hand-over measurement; subtracted from the result. */
 const TASK_BUSY_US = 100;
-
-/** CPU time (user + system) a process has used so far, in µs. */
-const processCpuMicros = async (pid) => (await processCpuMs(pid)) * 1000;
-
-/** Starts this script in `role`, and resolves once it printed `ready`. */
-async function startRole(role, ...args) {
-  const child = spawn(process.execPath, [new URL(import.meta.url).pathname, role, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  await new Promise((resolve, reject) => {
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      if (output.includes('ready')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
-  });
-  return {
-    pid: child.pid,
-    output: () => output,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) resolve();
-        else child.once('exit', resolve).kill();
-      }),
-  };
-}
 
 // --- roles (child processes) --------------------------------------------------------------------
 
@@ -91,35 +60,6 @@ const roles = {
     );
     server.keepAliveTimeout = 60_000;
     server.listen(Number(port), '127.0.0.1', () => console.log('ready'));
-  },
-
-  /** NATS responder in a queue group, answering every request with a verdict-sized reply. */
-  async 'nats-responder'(url) {
-    const nc = await connect({ servers: url });
-    const reply = new TextEncoder().encode(VERDICT);
-    nc.subscribe('floor.evaluate', { queue: 'floor', callback: (_error, msg) => msg.respond(reply) });
-    await nc.flush();
-    console.log('ready');
-  },
-
-  /** NATS requester: from SIGUSR2 on, `IN_FLIGHT` requests of the AdmissionReview payload at all times. */
-  async 'nats-requester'(url, seconds) {
-    const nc = await connect({ servers: url });
-    const payload = await readFile(requestPath);
-    console.log('ready');
-    await new Promise((resolve) => process.once('SIGUSR2', resolve));
-    let requests = 0;
-    const end = performance.now() + Number(seconds) * 1000;
-    await Promise.all(
-      Array.from({ length: IN_FLIGHT }, async () => {
-        while (performance.now() < end) {
-          await nc.request('floor.evaluate', payload, { timeout: 5000 });
-          requests++;
-        }
-      }),
-    );
-    // Stays connected (and alive) until stopped, so that its CPU time can still be read.
-    console.log(`requests ${requests}`);
   },
 };
 
@@ -153,7 +93,13 @@ async function https(seconds, dir) {
   await writeFile(certPath, serving.certPem);
   await writeFile(keyPath, serving.keyPem);
   const port = await freeLoopbackPort();
-  const endpoint = await startRole('https-endpoint', String(port), certPath, keyPath);
+  const endpoint = await startRole(
+    fileURLToPath(import.meta.url),
+    'https-endpoint',
+    String(port),
+    certPath,
+    keyPath,
+  );
   try {
     const load = {
       url: `https://127.0.0.1:${port}/validate/floor`,
@@ -174,33 +120,6 @@ async function https(seconds, dir) {
     };
   } finally {
     await endpoint.stop();
-  }
-}
-
-async function nats(seconds) {
-  const server = await startNats();
-  const responder = await startRole('nats-responder', server.url);
-  const requester = await startRole('nats-requester', server.url, String(seconds));
-  try {
-    const pids = { requester: requester.pid, responder: responder.pid, server: server.pid };
-    const before = Object.fromEntries(
-      await Promise.all(Object.entries(pids).map(async ([role, pid]) => [role, await processCpuMicros(pid)])),
-    );
-    process.kill(requester.pid, 'SIGUSR2');
-    await new Promise((resolve) => {
-      const poll = setInterval(() => {
-        if (!requester.output().includes('requests ')) return;
-        clearInterval(poll);
-        resolve();
-      }, 50);
-    });
-    const requests = Number(/requests (\d+)/.exec(requester.output())[1]);
-    const perRequest = {};
-    for (const [role, pid] of Object.entries(pids))
-      perRequest[role] = ((await processCpuMicros(pid)) - before[role]) / requests;
-    return { rate: requests / seconds, ...perRequest };
-  } finally {
-    await Promise.all([responder.stop(), requester.stop(), server.stop()]);
   }
 }
 
@@ -228,7 +147,7 @@ async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'castellan-bench-floor-'));
   try {
     const web = await https(seconds, dir);
-    const hop = await nats(seconds);
+    const hop = await natsHop({ seconds, payloadPath: requestPath });
     const handOverCpu = await handOver(seconds);
     const evaluation = await bareEvaluation(Math.min(seconds, 5));
     const cores = cpus().length;
@@ -237,9 +156,9 @@ async function main() {
     const pieces = [
       ['load generator (autocannon, keep-alive HTTPS)', web.client],
       ['HTTPS endpoint: TLS, HTTP, JSON.parse of the review, a small JSON answer', web.server],
-      ['NATS request/reply: requester', hop.requester],
-      ['NATS request/reply: responder', hop.responder],
-      ['NATS request/reply: nats-server', hop.server],
+      ['NATS request/reply (TLS, credentials): requester', hop.requester],
+      ['NATS request/reply (TLS, credentials): responder', hop.responder],
+      ['NATS request/reply (TLS, credentials): nats-server', hop.server],
       ['hand-over to a worker thread and back (2 workers)', handOverCpu],
       ['evaluation: bare in-process loop of pod-privileged', evaluation],
     ];

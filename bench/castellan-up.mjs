@@ -3,21 +3,37 @@
 // keep-alive HTTPS that verifies the gateway's certificate.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { Agent, request as httpsRequest } from 'node:https';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { freeLoopbackPort } from './servers.mjs';
+import autocannon from 'autocannon';
+import { castellanUpBus, freeLoopbackPort } from './servers.mjs';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 export const castellan = `${root}packages/cli/bin/castellan.js`;
+/** The policy of the admission-path benchmarks, and the two requests it allows and denies. */
+export const policyModule = `${root}examples/build/pod-privileged.wasm`;
+export async function exampleRequests() {
+  const requests = {
+    allowed: { path: `${root}examples/requests/unprivileged-pod.json`, allowed: true },
+    denied: { path: `${root}examples/requests/privileged-pod.json`, allowed: false },
+  };
+  for (const request of Object.values(requests)) request.body = await readFile(request.path);
+  return requests;
+}
 
 // --- statistics ---------------------------------------------------------------------------------
 
 export function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 export const ms = (value) => (value === undefined ? '–' : value < 10 ? value.toFixed(2) : value.toFixed(1));
 
@@ -29,6 +45,9 @@ export async function processCpuMs(pid) {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
 }
+
+/** The same in µs. */
+export const processCpuMicros = async (pid) => (await processCpuMs(pid)) * 1000;
 
 // --- in-process reference -----------------------------------------------------------------------
 
@@ -73,10 +92,23 @@ function alive(pid) {
 }
 
 /**
- * Starts `castellan up` with `policies` (the text of a policies file) in `dir`, detached, and waits
- * for `Castellan is up`. `origin` is the gateway's HTTPS origin; `output()` is everything it printed.
+ * A copy of the module at `path` in `dir`, beside the policies file {@link startCastellanUp} writes
+ * there (the only directory its fetcher reads `file://` modules from): its `file://` URL.
  */
-export async function startCastellanUp(dir, policies) {
+export async function moduleBeside(dir, path) {
+  const copy = join(dir, basename(path));
+  await copyFile(path, copy);
+  return pathToFileURL(copy).href;
+}
+
+/**
+ * Starts `castellan up` with `policies` (the text of a policies file; its `file://` modules in
+ * `dir`, see {@link moduleBeside}) in `dir`, detached, and waits for `Castellan is up`. `origin` is
+ * the gateway's HTTPS origin; `bus()` reaches its locked NATS as any identity (see servers.mjs);
+ * `output()` is everything it printed. `checkout`: the repository whose `castellan` runs, this one
+ * by default.
+ */
+export async function startCastellanUp(dir, policies, { checkout = root } = {}) {
   const port = await freeLoopbackPort();
   const readinessPort = await freeLoopbackPort();
   const policiesPath = join(dir, 'policies.yml');
@@ -87,7 +119,7 @@ export async function startCastellanUp(dir, policies) {
   const child = spawn(
     process.execPath,
     [
-      castellan,
+      `${checkout}packages/cli/bin/castellan.js`,
       'up',
       ...['--policies', policiesPath, '--port', String(port), '--readiness-port', String(readinessPort)],
       ...['--state-dir', stateDir, '--workers', '2'],
@@ -95,21 +127,15 @@ export async function startCastellanUp(dir, policies) {
     { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  // Interrupting the benchmark must not leave castellan up (a process group of its own) running.
-  for (const signal of ['SIGINT', 'SIGTERM']) {
-    process.once(signal, () => {
-      killTree(child.pid);
-      rmSync(dir, { recursive: true, force: true });
-      process.exit(130);
-    });
-  }
+  killOnInterrupt(child.pid, dir);
+  void exited.then(() => killedOnInterrupt.delete(child.pid));
   let output = '';
   let natsUrl;
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`castellan up not up after 60 s:\n${output}`)), 60_000);
     createInterface({ input: child.stdout }).on('line', (line) => {
       output += `${line}\n`;
-      natsUrl ??= /NATS\s+(nats:\/\/\S+)/.exec(line)?.[1];
+      natsUrl ??= /NATS\s+((?:nats|tls):\/\/\S+)/.exec(line)?.[1];
       if (line.includes('Castellan is up')) {
         clearTimeout(timer);
         resolve();
@@ -126,7 +152,7 @@ export async function startCastellanUp(dir, policies) {
     pid: child.pid,
     origin: `https://127.0.0.1:${port}`,
     metricsUrl: `http://127.0.0.1:${readinessPort}/metrics`,
-    natsUrl,
+    bus: () => castellanUpBus(natsUrl, join(stateDir, 'bus'), join(dir, 'bench-creds')),
     ca: await readFile(join(stateDir, 'tls', 'ca.pem')),
     output: () => output,
     /** Ctrl-C, as a user would; whatever is still running after it is killed and reported. */
@@ -145,6 +171,29 @@ export async function startCastellanUp(dir, policies) {
     },
     kill: () => killTree(child.pid),
   };
+}
+
+/**
+ * Every `castellan up` still running, and its directory: interrupting the benchmark must not leave
+ * one (a process group of its own) running.
+ */
+const killedOnInterrupt = new Map();
+let interruptHandled = false;
+
+function killOnInterrupt(pid, dir) {
+  if (!interruptHandled) {
+    interruptHandled = true;
+    for (const signal of ['SIGINT', 'SIGTERM']) {
+      process.once(signal, () => {
+        for (const [running, itsDir] of killedOnInterrupt) {
+          killTree(running);
+          rmSync(itsDir, { recursive: true, force: true });
+        }
+        process.exit(130);
+      });
+    }
+  }
+  killedOnInterrupt.set(pid, dir);
 }
 
 function killTree(pid, tree = descendants(pid)) {
@@ -185,6 +234,28 @@ export function post(agent, url, body) {
     req.on('error', (error) => resolve({ error }));
     req.end(body);
   });
+}
+
+/** autocannon (no certificate verification; latency in whole milliseconds). */
+export async function autocannonClient({ url, request, connections, durationS, overallRate }) {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: request.body,
+    connections,
+    duration: durationS,
+    ...(overallRate && { overallRate }),
+  });
+  return {
+    ratePerS: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    p999: result.latency.p99_9,
+    max: result.latency.max,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
 }
 
 /**

@@ -8,18 +8,16 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { ModuleStore } from '@castellan/module-store';
 import { ModuleDistributionClient } from '@castellan/oci';
 import { Subject, decodeFetchReply, encodeFetchRequest } from '@castellan/proto';
-import { connect } from '@nats-io/transport-node';
+import { median, root } from './castellan-up.mjs';
 import { startNats, startRegistry } from './servers.mjs';
 
 const runs = Number(process.argv[2] ?? 5);
 const SIZES_MB = [1, 5, 20];
 const PARALLEL_READS = 8;
 const MB = 1_000_000;
-const root = fileURLToPath(new URL('..', import.meta.url));
 const baseModule = await readFile(`${root}examples/build/pod-privileged.wasm`);
 
 function leb128(value) {
@@ -47,19 +45,22 @@ async function timed(work) {
   return { ms: performance.now() - start, result };
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 const min = (values) => Math.min(...values);
 const rate = (bytes, ms) => (bytes / MB / (ms / 1000)).toFixed(0);
 const fmt = (ms) => (ms < 10 ? ms.toFixed(1) : ms.toFixed(0));
 
-/** The fetcher service as a process, ready once it logs `fetcher ready`. */
-async function startFetcher(natsUrl, sourcesPath) {
+/**
+ * The fetcher service as a process with its own credentials, ready once it logs `fetcher ready`.
+ * The registry is on loopback, which it reaches only where told to.
+ */
+async function startFetcher(bus, sourcesPath) {
   const child = spawn(process.execPath, [`${root}services/fetcher/dist/main.js`], {
-    env: { ...process.env, CASTELLAN_NATS_URL: natsUrl, CASTELLAN_SOURCES_PATH: sourcesPath },
+    env: {
+      ...process.env,
+      ...(await bus.env({ role: 'fetcher' })),
+      CASTELLAN_SOURCES_PATH: sourcesPath,
+      CASTELLAN_FETCHER_ALLOWED_NETWORKS: '127.0.0.0/8',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -95,7 +96,8 @@ const workDir = await mkdtemp(join(tmpdir(), 'castellan-bench-distribution-'));
 let registry;
 let nats;
 let fetcher;
-let nc;
+/** NATS connections: control's asks for fetches, the fetcher's owns the store, an evaluator's reads it. */
+const connections = {};
 try {
   registry = await startRegistry();
   nats = await startNats();
@@ -137,11 +139,12 @@ try {
   // second fetch = module index hit. One fetcher process, so only its very first fetch opens a connection.
   const sourcesPath = join(workDir, 'sources.yml');
   await writeFile(sourcesPath, `insecure_sources:\n  - "${registry.host}"\n`);
-  fetcher = await startFetcher(nats.url, sourcesPath);
-  nc = await connect({ servers: nats.url });
+  fetcher = await startFetcher(nats, sourcesPath);
+  connections.control = await nats.connect({ role: 'control' });
   const fetchOnce = async (url) => {
     const reply = decodeFetchReply(
-      (await nc.request(Subject.Fetch, encodeFetchRequest({ url }), { timeout: 120_000 })).data,
+      (await connections.control.request(Subject.Fetch, encodeFetchRequest({ url }), { timeout: 120_000 }))
+        .data,
     );
     if (!reply.ok) throw new Error(`fetch ${url}: ${reply.error.code} ${reply.error.message}`);
     return reply.module;
@@ -158,8 +161,12 @@ try {
     for (const { url } of pushed) fetched.get(sizeMb).second.push((await timed(() => fetchOnce(url))).ms);
   }
 
-  // Object store: put fresh modules, then verified reads (ModuleStore.get checks the sha256).
-  const store = await ModuleStore.open(nc);
+  // Object store: put fresh modules as the fetcher does, then verified reads as an evaluator does
+  // them (ModuleStore.get checks the sha256).
+  connections.owner = await nats.connect({ role: 'fetcher' });
+  connections.reader = await nats.connect({ role: 'evaluator', pool: 'default' });
+  const owner = await ModuleStore.open(connections.owner);
+  const store = await ModuleStore.open(connections.reader, { role: 'reader' });
   const objects = new Map();
   for (const sizeMb of SIZES_MB) {
     const puts = [];
@@ -167,7 +174,7 @@ try {
     const stored = [];
     for (let i = 0; i < runs; i++) {
       const bytes = moduleOfSize(sizeMb);
-      const put = await timed(() => store.put(bytes));
+      const put = await timed(() => owner.put(bytes));
       puts.push(put.ms);
       stored.push(put.result);
     }
@@ -199,12 +206,12 @@ try {
     );
   }
   console.log(
-    `\n${PARALLEL_READS} parallel verified reads of the ${SIZES_MB.at(-1)} MB module (one NATS connection): ` +
+    `\n${PARALLEL_READS} parallel verified reads of the ${SIZES_MB.at(-1)} MB module (one evaluator's NATS connection): ` +
       `${fmt(median(parallel))} ms (min ${fmt(min(parallel))}), ` +
       `aggregate ${rate(PARALLEL_READS * biggest.size, median(parallel))} MB/s`,
   );
 } finally {
-  await nc?.drain();
+  await Promise.all(Object.values(connections).map((nc) => nc.drain()));
   await fetcher?.stop();
   await nats?.stop();
   await registry?.stop();

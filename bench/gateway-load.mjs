@@ -5,16 +5,18 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from '@nats-io/transport-node';
-import autocannon from 'autocannon';
+import { evaluationSubject, poolEvaluationSubjects, poolQueueGroup } from '@castellan/proto';
 import {
+  autocannonClient,
   descendants,
+  exampleRequests,
   fixedRateClient,
   inProcessBench,
+  moduleBeside,
   ms,
   percentile,
+  policyModule,
   processCpuMs,
-  root,
   startCastellanUp,
 } from './castellan-up.mjs';
 
@@ -22,14 +24,12 @@ const seconds = Number(process.argv[2] ?? 10);
 const FIXED_RATE = 500;
 const SATURATION_CONNECTIONS = [32, 64];
 const P99_TARGET_MS = 5;
-const policyModule = `${root}examples/build/pod-privileged.wasm`;
-const requests = {
-  allowed: { path: `${root}examples/requests/unprivileged-pod.json`, allowed: true },
-  denied: { path: `${root}examples/requests/privileged-pod.json`, allowed: false },
-};
-for (const request of Object.values(requests)) request.body = await readFile(request.path);
+const requests = await exampleRequests();
 
-/** The processes of `castellan up` and this one (the load generator), by role. */
+/**
+ * The processes of `castellan up` and this one (the load generator), by role. The tether that runs
+ * nats-server for `castellan up` (its command line names nats-server too) counts as `castellan up`.
+ */
 async function roles(upPid) {
   const named = [
     { role: 'load generator', pid: process.pid },
@@ -37,16 +37,18 @@ async function roles(upPid) {
   ];
   for (const pid of descendants(upPid)) {
     const command = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ');
-    const role = /nats-server|gateway|evaluator|fetcher/.exec(command)?.[0];
+    const role = /tether\.js/.test(command)
+      ? 'castellan up'
+      : /nats-server|gateway|evaluator|fetcher/.exec(command)?.[0];
     if (role) named.push({ role, pid });
   }
   return named;
 }
 
-/** CPU time (user + system) used so far by each process, in ms. */
+/** CPU time (user + system) used so far by the processes of each role, in ms. */
 async function cpuTimes(processes) {
   const times = new Map();
-  for (const { role, pid } of processes) times.set(role, await processCpuMs(pid));
+  for (const { role, pid } of processes) times.set(role, (times.get(role) ?? 0) + (await processCpuMs(pid)));
   return times;
 }
 
@@ -73,36 +75,22 @@ function latencyBetween(before, after) {
   return { count, meanMs: (after.sum - before.sum) / count, within1: within('1'), within5: within('5') };
 }
 
-// --- load generators ----------------------------------------------------------------------------
+/** An evaluator pool of its own, so that the echo responder shares no queue group with the evaluator. */
+const ECHO_POOL = 'bench-echo';
 
-/** autocannon (no certificate verification; latency in whole milliseconds). */
-async function cannon({ url, request, connections, durationS, overallRate }) {
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: request.body,
-    connections,
-    duration: durationS,
-    ...(overallRate && { overallRate }),
+/**
+ * Request/reply round trips on castellan's own NATS with an AdmissionReview-sized payload and an echo
+ * responder: the gateway's credentials and an evaluator's of a pool of its own, each held to its
+ * permissions, as the admission path's hop.
+ */
+async function natsEcho(bus, payload, count = 2000) {
+  const responder = await bus.connect({ role: 'evaluator', pool: ECHO_POOL });
+  const requester = await bus.connect({ role: 'gateway' });
+  const subject = evaluationSubject(ECHO_POOL, 'echo', 1);
+  const sub = responder.subscribe(poolEvaluationSubjects(ECHO_POOL), {
+    queue: poolQueueGroup(ECHO_POOL),
+    callback: (_error, message) => message.respond(message.data),
   });
-  return {
-    ratePerS: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    p999: result.latency.p99_9,
-    max: result.latency.max,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
-  };
-}
-
-/** Request/reply round trips on castellan's own NATS with an AdmissionReview-sized payload and an echo responder. */
-async function natsEcho(natsUrl, payload, count = 2000) {
-  const responder = await connect({ servers: natsUrl });
-  const requester = await connect({ servers: natsUrl });
-  const subject = 'bench.echo';
-  const sub = responder.subscribe(subject, { callback: (_error, message) => message.respond(message.data) });
   await responder.flush();
   const latencies = [];
   for (let i = 0; i < count; i++) {
@@ -120,7 +108,10 @@ async function natsEcho(natsUrl, payload, count = 2000) {
 // --- the run ------------------------------------------------------------------------------------
 
 const dir = await mkdtemp(join(tmpdir(), 'castellan-bench-gateway-'));
-const up = await startCastellanUp(dir, `pod-privileged:\n  module: file://${policyModule}\n`);
+const up = await startCastellanUp(
+  dir,
+  `pod-privileged:\n  module: ${await moduleBeside(dir, policyModule)}\n`,
+);
 const url = `${up.origin}/validate/pod-privileged`;
 const processes = await roles(up.pid);
 const loadAverage = loadavg()[0];
@@ -145,20 +136,20 @@ try {
   for (const request of Object.values(requests)) {
     await fixedRateClient({ url, ca: up.ca, request, rate: FIXED_RATE, durationS: 2 });
   }
-  echo = await natsEcho(up.natsUrl, requests.allowed.body);
+  echo = await natsEcho(await up.bus(), requests.allowed.body);
 
   for (const [name, request] of Object.entries(requests)) {
     await phase(name, `${FIXED_RATE}/s, own client`, () =>
       fixedRateClient({ url, ca: up.ca, request, rate: FIXED_RATE, durationS: seconds }),
     );
     await phase(name, `${FIXED_RATE}/s, autocannon 8 conns`, () =>
-      cannon({ url, request, connections: 8, durationS: seconds, overallRate: FIXED_RATE }),
+      autocannonClient({ url, request, connections: 8, durationS: seconds, overallRate: FIXED_RATE }),
     );
   }
   for (const connections of SATURATION_CONNECTIONS) {
     for (const [name, request] of Object.entries(requests)) {
       await phase(name, `saturation, autocannon ${connections} conns`, () =>
-        cannon({ url, request, connections, durationS: seconds }),
+        autocannonClient({ url, request, connections, durationS: seconds }),
       );
     }
   }
@@ -196,7 +187,7 @@ for (const row of rows) {
   );
 }
 
-const roleNames = processes.map(({ role }) => role);
+const roleNames = [...new Set(processes.map(({ role }) => role))];
 console.log(
   `\nCPU time per request in µs (user + system, from /proc; 10 ms ticks), and cores busy in total:\n`,
 );

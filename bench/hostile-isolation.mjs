@@ -10,7 +10,17 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { castellan, fixedRateClient, ms, percentile, post, root, startCastellanUp } from './castellan-up.mjs';
+import {
+  castellan,
+  fixedRateClient,
+  moduleBeside,
+  ms,
+  percentile,
+  policyModule,
+  post,
+  root,
+  startCastellanUp,
+} from './castellan-up.mjs';
 
 const seconds = Number(process.argv[2] ?? 10);
 const WARM_UP_S = 2;
@@ -105,7 +115,7 @@ try {
     ]);
   }
   const policies = [
-    `pod-privileged:\n  module: file://${root}examples/build/pod-privileged.wasm\n`,
+    `pod-privileged:\n  module: ${await moduleBeside(dir, policyModule)}\n`,
     ...HOSTILE.map(
       (name) =>
         `${name}:\n  module: file://${join(dir, `${name}.wasm`)}\n  timeoutEvalSeconds: ${HOSTILE_TIMEOUT_S}\n`,
