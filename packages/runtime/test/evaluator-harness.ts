@@ -1,5 +1,11 @@
 import { compilePolicyModule, createHostCallDispatcher, PolicyEvaluator } from '@castellan/runtime';
-import type { CompileOptions, LoadedPolicy, ModuleBytes, PolicyLogEntry } from '@castellan/runtime';
+import type {
+  AdmissionResponse,
+  CompileOptions,
+  LoadedPolicy,
+  ModuleBytes,
+  PolicyLogEntry,
+} from '@castellan/runtime';
 
 /** An evaluator as the CLI runs one (every capability pattern granted), recording policy logs. */
 export function startEvaluator(workers = 2): { evaluator: PolicyEvaluator; logs: PolicyLogEntry[] } {
@@ -28,4 +34,18 @@ export async function loadPolicy(
 
 export function decodePatch(patch: string | undefined): unknown {
   return patch === undefined ? undefined : JSON.parse(Buffer.from(patch, 'base64').toString('utf8'));
+}
+
+/** The waPC decision for an evaluation that overran its deadline. */
+export function deadlineDecision(uid: string): AdmissionResponse {
+  return {
+    uid,
+    allowed: false,
+    status: {
+      message: 'Policy execution interrupted because it exceeded the allowed execution time',
+      code: 500,
+    },
+    auditAnnotations: null,
+    warnings: null,
+  };
 }

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AdmissionResponse, PolicyEvaluator } from '@castellan/runtime';
+import type { PolicyEvaluator } from '@castellan/runtime';
 import { podRequest, policyBytes } from '../../../test/fixtures/index.js';
-import { loadPolicy, startEvaluator } from './evaluator-harness.js';
+import { deadlineDecision, loadPolicy, startEvaluator } from './evaluator-harness.js';
 
 let evaluator: PolicyEvaluator;
 
@@ -11,20 +11,6 @@ beforeEach(() => {
 afterEach(async () => {
   await evaluator.close();
 });
-
-/** The waPC decision for an evaluation that overran its deadline. */
-function deadlineDecision(uid: string): AdmissionResponse {
-  return {
-    uid,
-    allowed: false,
-    status: {
-      message: 'Policy execution interrupted because it exceeded the allowed execution time',
-      code: 500,
-    },
-    auditAnnotations: null,
-    warnings: null,
-  };
-}
 
 /**
  * Settings the `wasi-policy` guest takes long to parse (~0.5 s here, ten times the 50 ms that
