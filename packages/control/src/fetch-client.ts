@@ -1,5 +1,6 @@
 import { decodeFetchReply, encodeFetchRequest, messageOf, Subject } from '@castellan/proto';
 import type { FetchedModule, FetchRequest, WireError } from '@castellan/proto';
+import { NatsLink } from '@castellan/service-host';
 import { RequestError } from '@nats-io/nats-core';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,14 +24,21 @@ export class FetchFailure extends Error {
 
 /** Asks the fetchers (`Subject.Fetch`) to put a module in the module store. */
 export class FetchClient {
+  private readonly link: NatsLink;
+
   constructor(
     private readonly nc: NatsConnection,
     private readonly timeoutMs = DEFAULT_FETCH_TIMEOUT_MS,
-  ) {}
+  ) {
+    this.link = new NatsLink(nc);
+  }
 
   /**
    * Fetches through whichever fetcher answers. While none is subscribed (fetchers starting or
-   * restarting) the request is repeated until the timeout.
+   * restarting) the request is repeated until the timeout. While the connection is down, or once
+   * it goes down, the fetch fails at once as `FetcherUnavailable`, for the caller to ask again:
+   * the reply to a request sent before a reconnect never comes, and waiting for it would take the
+   * whole timeout (minutes, for slow registries).
    */
   async fetch(request: FetchRequest): Promise<FetchedModule> {
     const deadline = Date.now() + this.timeoutMs;
@@ -38,9 +46,19 @@ export class FetchClient {
     for (;;) {
       try {
         const timeout = Math.max(1, deadline - Date.now());
-        reply = await this.nc.request(Subject.Fetch, encodeFetchRequest(request), { timeout });
+        const answer = await this.link.whileLinked(() =>
+          this.nc.request(Subject.Fetch, encodeFetchRequest(request), { timeout }),
+        );
+        if (answer === 'lost') {
+          throw new ControlError(
+            ControlErrorCode.FetcherUnavailable,
+            `no fetcher can answer for ${request.url}: the connection to NATS is down`,
+          );
+        }
+        reply = answer;
         break;
       } catch (error) {
+        if (error instanceof ControlError) throw error;
         const noFetcher = error instanceof RequestError && error.isNoResponders();
         if (noFetcher && Date.now() + NO_RESPONDERS_PAUSE_MS < deadline) {
           await sleep(NO_RESPONDERS_PAUSE_MS);

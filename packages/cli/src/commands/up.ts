@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EvaluatorDirectory, PolicyPublisher } from '@castellan/control';
+import { EvaluatorDirectory, FetchClient, PolicyPublisher } from '@castellan/control';
 import type { RevisionReach } from '@castellan/control';
 import { prepareLocalBus } from '@castellan/bus-auth';
 import { messageOf } from '@castellan/proto';
@@ -20,7 +20,6 @@ import { waitUntilReady } from '../up/gateway-readiness.js';
 import { ensureGatewayTls } from '../up/gateway-tls.js';
 import { startLocalNats } from '../up/local-nats.js';
 import { formatServiceLine } from '../up/log-lines.js';
-import { OutageAwareFetchClient } from '../up/outage-aware-fetch.js';
 import { syncPoliciesFile } from '../up/policies-sync.js';
 import type { PoliciesSync } from '../up/policies-sync.js';
 import {
@@ -145,7 +144,7 @@ async function up(flags: UpFlags): Promise<void> {
       nc = await stop.unlessStopped(connectControl(await access({ role: 'control' }), given));
       say(`✓ NATS       ${natsUrl}${fromEnvironment ? ' (NATS_URL)' : ` (local, store in ${natsDir})`}`);
       const publisher = await stop.unlessStopped(
-        PolicyPublisher.open(nc, new OutageAwareFetchClient(nc)).catch(toCliError),
+        PolicyPublisher.open(nc, new FetchClient(nc)).catch(toCliError),
       );
       const loads = new EvaluatorLoads((policyId, revision) => {
         return directory?.reach(POOL, policyId, revision) ?? NO_REACH;
