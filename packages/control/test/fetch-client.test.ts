@@ -27,7 +27,9 @@ describe('FetchClient when NATS goes away (real nats-server)', () => {
     // A fetcher that takes every request and never answers: the fetch stays in flight.
     fetcher.subscribe(Subject.Fetch, {
       queue: 'fetchers',
-      callback: (_, message) => asked.push(message.subject),
+      callback: (_, message) => {
+        asked.push(message.subject);
+      },
     });
     await fetcher.flush();
   });

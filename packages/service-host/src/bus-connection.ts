@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { credsAuthenticator } from '@nats-io/nats-core';
 import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
+import { Backoff } from './backoff.js';
 import { natsServers } from './env-reader.js';
 import type { ServiceConfig } from './env-reader.js';
 
@@ -35,9 +36,6 @@ export function busAccessEnv(access: BusAccess): Record<string, string> {
   };
 }
 
-/** Waits between first-connection attempts: doubling from the first to the last. */
-export const FIRST_CONNECT_BACKOFF_MS = { first: 500, last: 10_000 } as const;
-
 /**
  * The first connection, asked for again (with backoff) until a server takes it, each failure
  * reported with its reason: a server that is down, refuses the credentials, or fails TLS is
@@ -48,13 +46,14 @@ export async function connectToBus(
   options: ConnectionOptions,
   onFailure: (reason: string, retryInMs: number) => void,
 ): Promise<NatsConnection> {
-  for (let delay: number = FIRST_CONNECT_BACKOFF_MS.first; ;) {
+  const backoff = new Backoff();
+  for (;;) {
     try {
       return await connect({ ...options, maxReconnectAttempts: -1 });
     } catch (error) {
+      const delay = backoff.next();
       onFailure(messageOf(error), delay);
       await sleep(delay);
-      delay = Math.min(delay * 2, FIRST_CONNECT_BACKOFF_MS.last);
     }
   }
 }

@@ -13,6 +13,7 @@ export { openKvBucket, untilStreamExists } from './kv-bucket.js';
 export type { BucketRole } from './kv-bucket.js';
 export { watchKv } from './kv-watch.js';
 export type { KvWatch } from './kv-watch.js';
+export { Backoff } from './backoff.js';
 export { NatsLink } from './nats-link.js';
 export { untilTurnEnds } from './turn-end.js';
 export { untilAnswered } from './until-answered.js';

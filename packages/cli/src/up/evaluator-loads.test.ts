@@ -7,9 +7,10 @@ const published = (
   policyId: string,
   revision: number,
   policyMode: PolicyMode = 'protect',
+  result: 'created' | 'updated' | 'unchanged' = 'created',
 ): PublishOutcome => ({
   policyId,
-  result: 'created',
+  result,
   revision,
   config: { policyId, policyMode } as PolicyConfig,
 });
@@ -59,7 +60,7 @@ describe('EvaluatorLoads', () => {
     reports.set('a', { loaded: 1 });
     loads.review();
     // Unchanged on a later publish: nothing new to say.
-    loads.expect([{ ...published('a', 1, 'monitor'), result: 'unchanged' }]);
+    loads.expect([published('a', 1, 'monitor', 'unchanged')]);
     loads.expect([published('a', 4)]);
     reports.set('a', { loaded: 4 });
     loads.review();

@@ -8,7 +8,7 @@ import type { PolicyPublisher, PublishOutcome } from '@castellan/control';
 import { OciErrorCode } from '@castellan/oci';
 import type { PolicyConfig } from '@castellan/proto';
 import { describe, expect, it, vi } from 'vitest';
-import { Backoff } from './backoff.js';
+import { Backoff } from '@castellan/service-host';
 import { readPoliciesFile, syncPoliciesFile } from './policies-sync.js';
 
 describe('readPoliciesFile', () => {

@@ -6,7 +6,7 @@ import { ModuleStoreErrorCode } from '@castellan/module-store';
 import { OciErrorCode } from '@castellan/oci';
 import { messageOf } from '@castellan/proto';
 import type { DesiredPolicy, PolicyPublisher, PublishOutcome } from '@castellan/control';
-import { Backoff } from './backoff.js';
+import { Backoff } from '@castellan/service-host';
 
 /** Editors write a file in several steps; wait for them to finish before reading it. */
 const DEBOUNCE_MS = 200;

@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Backoff } from './backoff.js';
 import { supervise } from './supervisor.js';
 import type { SupervisedProcess } from './supervisor.js';
 
@@ -144,14 +143,5 @@ describe('supervise', () => {
     finishStart();
     await stopping;
     expect(started[0]?.stopped).toBe(true);
-  });
-});
-
-describe('Backoff', () => {
-  it('doubles up to its ceiling and starts over when reset', () => {
-    const backoff = new Backoff(100, 350);
-    expect([backoff.next(), backoff.next(), backoff.next(), backoff.next()]).toEqual([100, 200, 350, 350]);
-    backoff.reset();
-    expect(backoff.next()).toBe(100);
   });
 });

@@ -1,5 +1,6 @@
 import { messageOf } from '@castellan/proto';
-import { Backoff, formatDelay } from './backoff.js';
+import { Backoff } from '@castellan/service-host';
+import { formatDelay } from './backoff.js';
 
 /**
  * A child that ran this long before it died was working: its next restart waits the shortest
