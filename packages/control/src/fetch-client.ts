@@ -46,19 +46,11 @@ export class FetchClient {
     for (;;) {
       try {
         const timeout = Math.max(1, deadline - Date.now());
-        const answer = await this.link.whileLinked(() =>
+        reply = await this.link.whileLinked(() =>
           this.nc.request(Subject.Fetch, encodeFetchRequest(request), { timeout }),
         );
-        if (answer === 'lost') {
-          throw new ControlError(
-            ControlErrorCode.FetcherUnavailable,
-            `no fetcher can answer for ${request.url}: the connection to NATS is down`,
-          );
-        }
-        reply = answer;
         break;
       } catch (error) {
-        if (error instanceof ControlError) throw error;
         const noFetcher = error instanceof RequestError && error.isNoResponders();
         if (noFetcher && Date.now() + NO_RESPONDERS_PAUSE_MS < deadline) {
           await sleep(NO_RESPONDERS_PAUSE_MS);
@@ -71,6 +63,12 @@ export class FetchClient {
           { cause: error },
         );
       }
+    }
+    if (reply === 'lost') {
+      throw new ControlError(
+        ControlErrorCode.FetcherUnavailable,
+        `no fetcher can answer for ${request.url}: the connection to NATS is down`,
+      );
     }
     const decoded = decodeFetchReply(reply.data);
     if (!decoded.ok) throw new FetchFailure(decoded.error);

@@ -7,7 +7,8 @@ export {
   natsServers,
 } from './env-reader.js';
 export type { Environment, LogLevel, ServiceConfig } from './env-reader.js';
-export { onParentGone, runService } from './run-service.js';
+export { onParentGone } from './parent-watch.js';
+export { runService } from './run-service.js';
 export type { ServiceDefinition, StartedService } from './run-service.js';
 export { openKvBucket, untilStreamExists } from './kv-bucket.js';
 export type { BucketRole } from './kv-bucket.js';

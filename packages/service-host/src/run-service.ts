@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import type { BusIdentity } from '@castellan/proto';
 import { busConnectionOptions, connectToBus } from './bus-connection.js';
+import { onParentGone } from './parent-watch.js';
 import type { Environment, ServiceConfig } from './env-reader.js';
 
 /** A running service, as its `app.ts` builds it. */
@@ -89,22 +90,6 @@ export async function runService<C extends ServiceConfig>(definition: ServiceDef
     setTimeout(() => process.exit(1), PARENT_GONE_GRACE_MS).unref();
     void stop('parent gone');
   };
-}
-
-/**
- * Calls `onGone` once, when the write end of this process's stdin pipe closes: the parent holding
- * it has died, whatever killed it. Only for a process whose stdin is such a pipe.
- */
-export function onParentGone(onGone: () => void): void {
-  let called = false;
-  const gone = () => {
-    if (called) return;
-    called = true;
-    onGone();
-  };
-  for (const event of ['end', 'close', 'error']) process.stdin.once(event, gone);
-  // Reading (and dropping) is what notices the end of the pipe.
-  process.stdin.resume();
 }
 
 async function logConnectionChanges(nc: NatsConnection, logger: Logger): Promise<void> {
