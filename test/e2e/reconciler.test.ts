@@ -79,6 +79,7 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
   let api: KubeApi;
   let kubelet: FakeKubelet;
   let objects: KubernetesObjectApi;
+  let kubeConfig: KubeConfig;
   let nc: NatsConnection;
   let dir: string;
   const services: [string, ServerProcess][] = [];
@@ -203,7 +204,7 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
     api.store.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
     const kubeconfigPath = join(dir, 'kubeconfig');
     await writeFile(kubeconfigPath, api.kubeconfig);
-    const kubeConfig = new KubeConfig();
+    kubeConfig = new KubeConfig();
     kubeConfig.loadFromString(api.kubeconfig);
     objects = KubernetesObjectApi.makeApiClient(kubeConfig);
     nc = await nats.connect({ role: 'control' });
@@ -266,14 +267,14 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
         30_000,
       );
     }
-    kubelet = startFakeKubelet(api, {
+    kubelet = startFakeKubelet(kubeConfig, {
       namespace: NAMESPACE,
       env: { CASTELLAN_HEARTBEAT_MS: '300', CASTELLAN_ROLLOUT_GRACE_MS: '500', CASTELLAN_WORKERS: '1' },
     });
 
     // The gateway pod mounts the serving certificate the reconciler writes.
     const tlsDir = join(dir, 'gateway-tls');
-    tlsMount = await mountSecret(api, NAMESPACE, 'castellan-gateway-tls', tlsDir);
+    tlsMount = await mountSecret(kubeConfig, NAMESPACE, 'castellan-gateway-tls', tlsDir);
     gatewayPort = await freeLoopbackPort();
     const gatewayReadiness = await freeLoopbackPort();
     const gateway = service('gateway', {

@@ -1,15 +1,17 @@
-// Plays the kubelet's part for tests against the in-memory Kubernetes API fake: runs the pods of
-// evaluator Deployments as local processes, and writes Secrets to files as a Secret volume would.
+// Plays the kubelet's part for tests against an API server (the real one, or the in-memory fake):
+// runs the pods of evaluator Deployments as local processes, and writes Secrets to files as a
+// Secret volume would. It reads Deployments and Secrets through the API, as a kubelet does.
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { KubeApi, StoredObject } from './kube-api/index.js';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
 import { startProcess } from './processes.js';
 import type { ServerProcess } from './processes.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
-const POLL_MS = 100;
+const POLL_MS = 200;
 
 interface EnvVar {
   name: string;
@@ -23,7 +25,8 @@ interface ContainerLike {
   volumeMounts?: { name: string; mountPath: string }[];
 }
 
-interface DeploymentLike extends StoredObject {
+interface DeploymentLike {
+  metadata: { name: string; generation?: number };
   spec?: {
     replicas?: number;
     template?: {
@@ -75,10 +78,9 @@ export interface FakeKubeletOptions {
  * would in ContainerCreating. A changed pod template (new generation) replaces the pods, as a
  * rolling update would; a deleted Deployment stops them.
  */
-export function startFakeKubelet(api: KubeApi, options: FakeKubeletOptions): FakeKubelet {
-  const deployments = api.registry.byKind('apps/v1', 'Deployment');
-  const secrets = api.registry.byKind('v1', 'Secret');
-  if (!deployments || !secrets) throw new Error('the fake API server serves no Deployments or Secrets');
+export function startFakeKubelet(kubeConfig: KubeConfig, options: FakeKubeletOptions): FakeKubelet {
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
   const running = new Map<string, RunningPod[]>();
   /** The generation each Deployment's pods were started from (a Deployment may have none). */
   const runningGeneration = new Map<string, number | undefined>();
@@ -113,7 +115,7 @@ export function startFakeKubelet(api: KubeApi, options: FakeKubeletOptions): Fak
         volumes.push({
           ...mount,
           target,
-          sync: await mountSecret(api, options.namespace, mount.secretName, target, 0),
+          sync: await mountSecret(kubeConfig, options.namespace, mount.secretName, target, 0),
         });
       }
     } catch (error) {
@@ -144,16 +146,17 @@ export function startFakeKubelet(api: KubeApi, options: FakeKubeletOptions): Fak
     );
 
   /** The pods of a Deployment, or undefined while a Secret they mount does not exist. */
-  const podsFor = async (deployment: DeploymentLike): Promise<RunningPod[] | undefined> => {
+  const podsFor = async (
+    deployment: DeploymentLike,
+    secretNames: ReadonlySet<string>,
+  ): Promise<RunningPod[] | undefined> => {
     const container = deployment.spec?.template?.spec?.containers?.[0];
     const entry = [...(container?.command ?? []), ...(container?.args ?? [])].find((arg) =>
       /^services\/[a-z-]+\/dist\/main\.js$/.test(arg),
     );
     if (!container || !entry) return [];
     const mounts = secretMountsOf(deployment, container);
-    const missing = mounts
-      .map((mount) => mount.secretName)
-      .filter((name) => !api.store.find(secrets, options.namespace, name));
+    const missing = mounts.map((mount) => mount.secretName).filter((name) => !secretNames.has(name));
     if (missing.length > 0) {
       waiting.set(deployment.metadata.name, missing);
       return undefined;
@@ -182,9 +185,13 @@ export function startFakeKubelet(api: KubeApi, options: FakeKubeletOptions): Fak
   };
 
   const sync = async (): Promise<void> => {
-    const wanted = new Map(
-      api.store.list(deployments, options.namespace).map((d) => [d.metadata.name, d as DeploymentLike]),
-    );
+    const { namespace } = options;
+    const [deployments, secrets] = await Promise.all([
+      apps.listNamespacedDeployment({ namespace }),
+      core.listNamespacedSecret({ namespace }),
+    ]);
+    const wanted = new Map(deployments.items.map((d) => [d.metadata?.name ?? '', d as DeploymentLike]));
+    const secretNames = new Set(secrets.items.map((secret) => secret.metadata?.name ?? ''));
     for (const [name, pods] of running) {
       const deployment = wanted.get(name);
       if (deployment && runningGeneration.get(name) === deployment.metadata.generation) continue;
@@ -195,16 +202,21 @@ export function startFakeKubelet(api: KubeApi, options: FakeKubeletOptions): Fak
     for (const name of waiting.keys()) if (!wanted.has(name)) waiting.delete(name);
     for (const [name, deployment] of wanted) {
       if (running.has(name)) continue;
-      const pods = await podsFor(deployment);
+      const pods = await podsFor(deployment, secretNames);
       if (!pods) continue;
       running.set(name, pods);
       runningGeneration.set(name, deployment.metadata.generation);
     }
   };
 
+  let lastFailure = '';
   const loop = (async () => {
     while (!stopped) {
-      await sync();
+      // An API server that restarts is waited out, as a kubelet would.
+      await sync().then(
+        () => (lastFailure = ''),
+        (error: unknown) => (lastFailure = String(error)),
+      );
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   })();
@@ -218,6 +230,7 @@ export function startFakeKubelet(api: KubeApi, options: FakeKubeletOptions): Fak
         ...[...waiting].map(
           ([name, missing]) => `--- pods of ${name} wait for Secrets ${missing.join(', ')}`,
         ),
+        ...(lastFailure ? [`--- the kubelet's last read failed: ${lastFailure}`] : []),
       ].join('\n'),
     async stop() {
       stopped = true;
@@ -234,26 +247,27 @@ export function startFakeKubelet(api: KubeApi, options: FakeKubeletOptions): Fak
  * exists and its files are written.
  */
 export async function mountSecret(
-  api: KubeApi,
+  kubeConfig: KubeConfig,
   namespace: string,
   name: string,
   dir: string,
   timeoutMs = 30_000,
 ): Promise<{ stop(): void }> {
-  const secrets = api.registry.byKind('v1', 'Secret');
-  if (!secrets) throw new Error('the fake API server serves no Secrets');
+  const core = kubeConfig.makeApiClient(CoreV1Api);
   await mkdir(dir, { recursive: true });
   let written = '';
   const sync = async (): Promise<boolean> => {
-    const secret = api.store.find(secrets, namespace, name);
+    const secret: V1Secret | undefined = await core
+      .readNamespacedSecret({ name, namespace })
+      .catch(() => undefined);
     if (!secret?.data) return false;
-    if (secret.metadata.resourceVersion === written) return true;
-    for (const [key, value] of Object.entries(secret.data as Record<string, string>)) {
+    if (secret.metadata?.resourceVersion === written) return true;
+    for (const [key, value] of Object.entries(secret.data)) {
       const temporary = join(dir, `.${key}.tmp`);
       await writeFile(temporary, Buffer.from(value, 'base64'));
       await rename(temporary, join(dir, key));
     }
-    written = secret.metadata.resourceVersion ?? '';
+    written = secret.metadata?.resourceVersion ?? '';
     return true;
   };
   const deadline = Date.now() + timeoutMs;

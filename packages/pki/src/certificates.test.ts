@@ -5,6 +5,7 @@ import { request } from 'node:https';
 import { describe, expect, it } from 'vitest';
 import {
   certificateDnsNames,
+  certificateIpAddresses,
   certificateExpiry,
   createCertificateAuthority,
   issueCertificate,
@@ -68,7 +69,20 @@ describe('certificates', () => {
     expect(new Date(new X509Certificate(leaf.certPem).validFrom).getTime()).toBeLessThan(issuedAt.getTime());
   });
 
-  it('lists the DNS names of the subjectAltName, not its IP addresses', async () => {
+  it('puts the organizations into the subject after the common name', async () => {
+    const ca = await createCertificateAuthority({ commonName: 'ca', validityDays: 1 });
+    const client = await issueCertificate(ca, {
+      commonName: 'admin',
+      organizations: ['system:masters'],
+      usage: 'client',
+      validityDays: 1,
+    });
+    expect(new X509Certificate(client.certPem).subject).toBe('CN=admin\nO=system:masters');
+    const leaf = await issueCertificate(ca, { commonName: 'gateway', validityDays: 1 });
+    expect(new X509Certificate(leaf.certPem).subject).toBe('CN=gateway');
+  });
+
+  it('lists the DNS names and the IP addresses of the subjectAltName apart', async () => {
     const ca = await createCertificateAuthority({ commonName: 'ca', validityDays: 1 });
     const leaf = await issueCertificate(ca, {
       commonName: 'gateway',
@@ -77,6 +91,8 @@ describe('certificates', () => {
       validityDays: 1,
     });
     expect(certificateDnsNames(leaf.certPem)).toEqual(['gateway', 'gateway.castellan.svc']);
+    expect(certificateIpAddresses(leaf.certPem)).toEqual(['127.0.0.1']);
     expect(certificateDnsNames(ca.certPem)).toEqual([]);
+    expect(certificateIpAddresses(ca.certPem)).toEqual([]);
   });
 });

@@ -1,9 +1,8 @@
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata API.
 import 'reflect-metadata';
-import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(crypto);
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -25,6 +24,8 @@ export interface AuthorityOptions {
 
 export interface LeafOptions {
   commonName: string;
+  /** Subject O= entries: a Kubernetes client certificate's groups. */
+  organizations?: string[];
   dnsNames?: string[];
   ipAddresses?: string[];
   validityDays: number;
@@ -71,7 +72,7 @@ export async function issueCertificate(
     ...(options.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
   ];
   const certificate = await x509.X509CertificateGenerator.create({
-    subject: `CN=${options.commonName}`,
+    subject: [{ CN: [options.commonName] }, ...(options.organizations ?? []).map((o) => ({ O: [o] }))],
     issuer: issuer.subject,
     publicKey: keys.publicKey,
     signingKey,
@@ -100,8 +101,17 @@ export function certificateExpiry(certPem: string): Date {
 
 /** The DNS names in a certificate's subjectAltName extension, in the order they appear. */
 export function certificateDnsNames(certPem: string): string[] {
+  return subjectAltNames(certPem, 'dns');
+}
+
+/** The IP addresses in a certificate's subjectAltName extension, in the order they appear. */
+export function certificateIpAddresses(certPem: string): string[] {
+  return subjectAltNames(certPem, 'ip');
+}
+
+function subjectAltNames(certPem: string, type: 'dns' | 'ip'): string[] {
   const names = new x509.X509Certificate(certPem).getExtension(x509.SubjectAlternativeNameExtension)?.names;
-  return (names?.items ?? []).filter((name) => name.type === 'dns').map((name) => name.value);
+  return (names?.items ?? []).filter((name) => name.type === type).map((name) => name.value);
 }
 
 function validity(days: number, issuedAt = new Date()): { notBefore: Date; notAfter: Date } {
@@ -110,16 +120,16 @@ function validity(days: number, issuedAt = new Date()): { notBefore: Date; notAf
 }
 
 async function generateKeys(): Promise<CryptoKeyPair> {
-  return await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
+  return await crypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
 }
 
 async function exportKey(key: CryptoKey): Promise<string> {
-  const der = await webcrypto.subtle.exportKey('pkcs8', key);
+  const der = await crypto.subtle.exportKey('pkcs8', key);
   return x509.PemConverter.encode(der, 'PRIVATE KEY');
 }
 
 async function importKey(pem: string): Promise<CryptoKey> {
   const [der] = x509.PemConverter.decode(pem);
   if (!der) throw new Error('the authority key PEM holds no key');
-  return webcrypto.subtle.importKey('pkcs8', der, ALGORITHM, false, ['sign']);
+  return crypto.subtle.importKey('pkcs8', der, ALGORITHM, false, ['sign']);
 }

@@ -1,6 +1,7 @@
 export {
   certificateDnsNames,
   certificateExpiry,
+  certificateIpAddresses,
   createCertificateAuthority,
   issueCertificate,
 } from './certificates.js';

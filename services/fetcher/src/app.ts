@@ -65,6 +65,8 @@ export async function buildFetcher({
       inFlight.add(answered);
     },
   });
+  // The server has the subscription once it answers a ping: "ready" means requests reach us.
+  await nc.flush();
   logger.info({ subject: Subject.Fetch, queue: QueueGroup.Fetchers }, 'fetcher ready');
 
   return {

@@ -45,6 +45,7 @@ export function buildReconciler({
     caSecret: config.caSecret,
     gatewayTlsSecret: config.gatewayTlsSecret,
     gatewayService: config.gatewayService,
+    gatewayUrl: config.gatewayUrl,
     logger,
   });
   const controller = new Controller({ kubeConfig, nc, config, certificates, logger });

@@ -1,5 +1,5 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { certificateDnsNames } from '@castellan/pki';
+import { certificateDnsNames, certificateIpAddresses } from '@castellan/pki';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -83,12 +83,12 @@ export function authorityFault(pair: StoredPair, time: CheckTime): CertificateFa
 /**
  * Why the serving certificate (`tls.crt`, `tls.key`) must be re-issued: missing, unparsable, a key
  * that is not its own, not signed by the current CA, not valid now or expiring soon, or for other
- * DNS names than `dnsNames` (compared as sets).
+ * hosts than `hosts` (DNS names and IP addresses, each compared as a set).
  */
 export function servingCertificateFault(
   pair: StoredPair,
   authorityPem: string,
-  dnsNames: readonly string[],
+  hosts: GatewayHosts,
   time: CheckTime,
 ): CertificateFault | undefined {
   const certificate = readPair(pair, ['tls.crt', 'tls.key']);
@@ -99,12 +99,25 @@ export function servingCertificateFault(
   }
   const fault = validityFault(certificate, 'tls.crt', time);
   if (fault) return fault;
-  const names = [...new Set(certificateDnsNames(certificate.toString()))].sort();
-  const wanted = [...new Set(dnsNames)].sort();
+  const pem = certificate.toString();
+  const names = hostList({ dnsNames: certificateDnsNames(pem), ipAddresses: certificateIpAddresses(pem) });
+  const wanted = hostList(hosts);
   if (names.join(',') !== wanted.join(',')) {
     return { reason: `tls.crt names [${names.join(', ')}] instead of [${wanted.join(', ')}]`, broken: false };
   }
   return undefined;
+}
+
+/** The hosts a serving certificate is for: what the API server may dial the gateway as. */
+export interface GatewayHosts {
+  dnsNames: readonly string[];
+  ipAddresses: readonly string[];
+}
+
+/** DNS names, then IP addresses, each sorted without repeats. */
+function hostList(hosts: GatewayHosts): string[] {
+  const sorted = (values: readonly string[]) => [...new Set(values)].sort();
+  return [...sorted(hosts.dnsNames), ...sorted(hosts.ipAddresses)];
 }
 
 /** Why a previous CA kept for rotation (`old-ca.crt`) should be dropped: unparsable or expired. */

@@ -265,6 +265,29 @@ describe('webhook certificates (in-memory Kubernetes API fake)', () => {
     expect(String(logs.at(-1)?.reason)).toContain('instead of');
   });
 
+  it('adds the host of the gateway URL, an IP address or a DNS name, and re-issues when the URL changes', async () => {
+    const byIp = fixture({ gatewayUrl: new URL('https://127.0.0.1:8443') });
+    await byIp.manager.ensure();
+    const leaf = new X509Certificate(pem(secret(byIp.namespace, TLS_SECRET), 'tls.crt'));
+    expect(leaf.checkIP('127.0.0.1')).toBe('127.0.0.1');
+    expect(leaf.checkHost(`${SERVICE}.${byIp.namespace}.svc`)).toBeDefined();
+    expect((await byIp.manager.ensure()).changed).toBe(false);
+
+    const byName = new CertificateManager({
+      core: kubeConfig.makeApiClient(CoreV1Api),
+      namespace: byIp.namespace,
+      caSecret: CA_SECRET,
+      gatewayTlsSecret: TLS_SECRET,
+      gatewayService: SERVICE,
+      gatewayUrl: new URL('https://gateway.example.test'),
+      logger: pino({ level: 'silent' }),
+    });
+    expect((await byName.ensure()).changed).toBe(true);
+    const renamed = new X509Certificate(pem(secret(byIp.namespace, TLS_SECRET), 'tls.crt'));
+    expect(renamed.checkHost('gateway.example.test')).toBe('gateway.example.test');
+    expect(renamed.checkIP('127.0.0.1')).toBeUndefined();
+  });
+
   it('redoes its work from a fresh read when a write meets 409, and reports a second 409 as a ReconcilerError', async () => {
     const real = kubeConfig.makeApiClient(CoreV1Api);
     let interfere = 1;

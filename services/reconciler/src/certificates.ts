@@ -1,10 +1,11 @@
+import { isIP } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { createCertificateAuthority, issueCertificate } from '@castellan/pki';
 import type { CertificateAndKey } from '@castellan/pki';
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { apiFailureOf, describeApiFailure } from './api-failure.js';
-import type { CertificateFault, CheckTime } from './certificate-checks.js';
+import type { CertificateFault, CheckTime, GatewayHosts } from './certificate-checks.js';
 import { authorityFault, previousAuthorityFault, servingCertificateFault } from './certificate-checks.js';
 import { ReconcilerError, ReconcilerErrorCode } from './errors.js';
 import { PART_OF_LABEL } from './webhook-configuration.js';
@@ -33,6 +34,8 @@ export interface CertificateOptions {
   caSecret: string;
   gatewayTlsSecret: string;
   gatewayService: string;
+  /** Where the API server calls the gateway instead of its Service; its host goes into the certificate. */
+  gatewayUrl?: URL | undefined;
   logger: Logger;
   now?: () => Date;
   /** Default {@link DEFAULT_RENEW_BEFORE_DAYS}. */
@@ -97,6 +100,7 @@ export class CertificateManager {
   readonly #caSecret: string;
   readonly #tlsSecret: string;
   readonly #gatewayService: string;
+  readonly #gatewayUrl: URL | undefined;
   readonly #logger: Logger;
   readonly #now: () => Date;
   readonly #renewBeforeDays: number;
@@ -107,6 +111,7 @@ export class CertificateManager {
     this.#caSecret = options.caSecret;
     this.#tlsSecret = options.gatewayTlsSecret;
     this.#gatewayService = options.gatewayService;
+    this.#gatewayUrl = options.gatewayUrl;
     this.#logger = options.logger;
     this.#now = options.now ?? (() => new Date());
     this.#renewBeforeDays = options.renewBeforeDays ?? DEFAULT_RENEW_BEFORE_DAYS;
@@ -207,30 +212,37 @@ export class CertificateManager {
     const text = decoded(secret);
     const certPem = text['tls.crt'];
     const keyPem = text['tls.key'];
-    const dnsNames = this.#dnsNames();
-    const fault = secret && servingCertificateFault({ certPem, keyPem }, authority.certPem, dnsNames, time);
+    const hosts = this.#hosts();
+    const fault = secret && servingCertificateFault({ certPem, keyPem }, authority.certPem, hosts, time);
     if (secret && !fault && certPem !== undefined && keyPem !== undefined) return { certPem, keyPem };
     this.#logReplacement(this.#tlsSecret, fault, "the gateway's serving certificate");
     return asFiles(
       await issueCertificate(authority, {
         commonName: `${this.#gatewayService}.${this.#namespace}.svc`,
-        dnsNames,
+        dnsNames: [...hosts.dnsNames],
+        ipAddresses: [...hosts.ipAddresses],
         validityDays: SERVING_CERTIFICATE_VALIDITY_DAYS,
         issuedAt: time.now,
       }),
     );
   }
 
-  /** The names the API server may use for the gateway Service. */
-  #dnsNames(): string[] {
+  /** The names the API server may use for the gateway Service, and the gateway URL's host. */
+  #hosts(): GatewayHosts {
     const service = this.#gatewayService;
     const namespace = this.#namespace;
-    return [
+    const dnsNames = [
       service,
       `${service}.${namespace}`,
       `${service}.${namespace}.svc`,
       `${service}.${namespace}.svc.cluster.local`,
     ];
+    // URL keeps the brackets of an IPv6 host.
+    const urlHost = this.#gatewayUrl?.hostname.replace(/^\[(.*)\]$/, '$1');
+    if (urlHost === undefined) return { dnsNames, ipAddresses: [] };
+    return isIP(urlHost)
+      ? { dnsNames, ipAddresses: [urlHost] }
+      : { dnsNames: [...dnsNames, urlHost], ipAddresses: [] };
   }
 
   #logReplacement(secret: string, fault: CertificateFault | undefined, what: string): void {

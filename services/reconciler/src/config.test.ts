@@ -103,3 +103,33 @@ describe('loadReconcilerConfig: the image allow-list', () => {
     );
   });
 });
+
+describe('loadReconcilerConfig: the gateway URL', () => {
+  const URL_VAR = 'CASTELLAN_GATEWAY_URL';
+
+  it('is unset by default: webhooks point at the gateway Service', () => {
+    expect(load({}).gatewayUrl).toBeUndefined();
+  });
+
+  it('reads an https URL of a host and port', () => {
+    expect(load({ [URL_VAR]: 'https://127.0.0.1:8443' }).gatewayUrl?.href).toBe('https://127.0.0.1:8443/');
+  });
+
+  it('refuses plain HTTP, a path, a query or credentials, and text that is no URL, each naming the variable', () => {
+    expect(problems({ [URL_VAR]: 'http://127.0.0.1:8443' })).toContain(
+      `${URL_VAR}: "http://127.0.0.1:8443" must be https`,
+    );
+    for (const value of [
+      'https://gw.example:8443/hooks',
+      'https://gw.example?x=1',
+      'https://u:p@gw.example',
+    ]) {
+      expect(problems({ [URL_VAR]: value })).toContain(
+        `${URL_VAR}: "${value}" must be only https://host[:port]`,
+      );
+    }
+    expect(problems({ [URL_VAR]: 'gateway port 8443' })).toContain(
+      `${URL_VAR}: "gateway port 8443" is not a URL`,
+    );
+  });
+});

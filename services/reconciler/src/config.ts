@@ -29,6 +29,12 @@ export interface ReconcilerConfig extends ServiceConfig {
   /** This replica's name in the Lease. */
   readonly identity: string;
   readonly gatewayService: string;
+  /**
+   * Where the API server calls the gateway (`CASTELLAN_GATEWAY_URL`, https, no path) instead of
+   * through its Service: a gateway outside the cluster, or a test API server that cannot reach
+   * Services. Its host is added to the serving certificate.
+   */
+  readonly gatewayUrl: URL | undefined;
   readonly gatewayTlsSecret: string;
   readonly caSecret: string;
   readonly evaluatorServiceAccount: string;
@@ -65,6 +71,7 @@ export function loadReconcilerConfig(env: Environment): ReconcilerConfig {
     ),
     identity: reader.string('CASTELLAN_IDENTITY', `${hostname()}-${process.pid}`),
     gatewayService: reader.string('CASTELLAN_GATEWAY_SERVICE', 'castellan-gateway'),
+    gatewayUrl: gatewayUrl(reader),
     gatewayTlsSecret: reader.string('CASTELLAN_GATEWAY_TLS_SECRET', 'castellan-gateway-tls'),
     caSecret: reader.string('CASTELLAN_CA_SECRET', 'castellan-ca'),
     evaluatorServiceAccount: reader.string('CASTELLAN_EVALUATOR_SERVICE_ACCOUNT', 'castellan-evaluator'),
@@ -98,6 +105,32 @@ function natsAuthority(reader: EnvReader): BusAuthority {
     reader.problems.push(`${name}: ${messageOf(error)}`);
     return unusable;
   }
+}
+
+/** `CASTELLAN_GATEWAY_URL`: an https URL with nothing after the host and port. */
+function gatewayUrl(reader: EnvReader): URL | undefined {
+  const name = 'CASTELLAN_GATEWAY_URL';
+  const value = reader.optional(name);
+  if (value === undefined) return undefined;
+  const url = URL.parse(value);
+  if (url === null) {
+    reader.problems.push(`${name}: "${value}" is not a URL`);
+  } else if (url.protocol !== 'https:') {
+    reader.problems.push(`${name}: "${value}" must be https: the API server calls webhooks over TLS only`);
+  } else if (
+    url.username !== '' ||
+    url.password !== '' ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    url.pathname !== '/'
+  ) {
+    reader.problems.push(
+      `${name}: "${value}" must be only https://host[:port]: each webhook appends /validate/<policy>`,
+    );
+  } else {
+    return url;
+  }
+  return undefined;
 }
 
 /**

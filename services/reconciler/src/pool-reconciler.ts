@@ -271,6 +271,7 @@ export class PoolReconciler {
     const desired = webhookConfigurationOf(policy, {
       namespace: config.namespace,
       gatewayService: config.gatewayService,
+      gatewayUrl: config.gatewayUrl,
       caBundlePem: this.options.caBundle(),
     });
     // A policy that stopped (or started) mutating moves to the other kind of configuration.

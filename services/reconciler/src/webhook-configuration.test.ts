@@ -116,6 +116,22 @@ describe('webhookConfigurationOf', () => {
     );
   });
 
+  it('points at the gateway URL with the policy path when one is configured, trusting the same CA', () => {
+    const configuration = webhookConfigurationOf(
+      {
+        kind: 'ClusterAdmissionPolicy',
+        metadata: { name: 'p' },
+        spec: { module: 'm', mutating: false, rules: [] },
+      },
+      { ...target, gatewayUrl: new URL('https://127.0.0.1:8443') },
+    );
+    expect(webhookOf(configuration).clientConfig).toEqual({
+      url: 'https://127.0.0.1:8443/validate/clusterwide-p',
+      caBundle: Buffer.from(CA_PEM).toString('base64'),
+    });
+    validate(configuration);
+  });
+
   it('carries every optional field of the safe-labels example, ANDing the namespace exclusion', async () => {
     const policy = await examplePolicy<ClusterAdmissionPolicy>('clusteradmissionpolicy-safe-labels.yaml');
     const configuration = webhookConfigurationOf(policy, target);
@@ -195,7 +211,9 @@ describe('webhookConfigurationOf', () => {
     });
     const webhook = webhookOf(configuration);
     expect(webhook.name).toBe('namespaced-default-privileged-pods.castellan.dev');
-    expect(webhook.clientConfig.service.path).toBe('/validate/namespaced-default-privileged-pods');
+    expect(webhook.clientConfig).toMatchObject({
+      service: { path: '/validate/namespaced-default-privileged-pods' },
+    });
     expect(webhook.namespaceSelector).toEqual({ matchLabels: { 'kubernetes.io/metadata.name': 'default' } });
     expect(webhook.rules.map((rule) => rule.scope)).toEqual(['Namespaced']);
     expect(policy.spec.rules[0]?.scope).toBe('*'); // the resource itself is left alone
@@ -215,7 +233,9 @@ describe('webhookConfigurationOf', () => {
     };
     const configuration = webhookConfigurationOf(policy, target);
     expect(configuration.kind).toBe('MutatingWebhookConfiguration');
-    expect(webhookOf(configuration).clientConfig.service.path).toBe('/validate/namespaced-team-a-m');
+    expect(webhookOf(configuration).clientConfig).toMatchObject({
+      service: { path: '/validate/namespaced-team-a-m' },
+    });
     expect(webhookOf(configuration).sideEffects).toBe('NoneOnDryRun');
     validate(configuration);
   });

@@ -21,6 +21,8 @@ export interface WebhookTarget {
   namespace: string;
   /** The gateway Service's name (`castellan-gateway`). */
   gatewayService: string;
+  /** Where the API server calls the gateway instead of its Service (`CASTELLAN_GATEWAY_URL`). */
+  gatewayUrl?: URL | undefined;
   /** `ca.crt` of the CA Secret (plus the old CA during rotation), PEM. */
   caBundlePem: string;
 }
@@ -28,10 +30,9 @@ export interface WebhookTarget {
 /** One admissionregistration.k8s.io/v1 webhook, as the reconciler writes it. */
 export interface PolicyWebhook {
   name: string;
-  clientConfig: {
-    service: { namespace: string; name: string; path: string; port: number };
-    caBundle: string;
-  };
+  clientConfig:
+    | { service: { namespace: string; name: string; path: string; port: number }; caBundle: string }
+    | { url: string; caBundle: string };
   rules: PolicyRule[];
   failurePolicy?: 'Ignore' | 'Fail';
   matchPolicy?: 'Exact' | 'Equivalent';
@@ -91,6 +92,16 @@ function rulesOf(policy: AnyPolicy): PolicyRule[] {
   });
 }
 
+/** The gateway Service at `path`, or the gateway URL with `path` appended; the CA to trust. */
+function clientConfigOf(target: WebhookTarget, path: string): PolicyWebhook['clientConfig'] {
+  const caBundle = Buffer.from(target.caBundlePem, 'utf8').toString('base64');
+  if (target.gatewayUrl !== undefined) return { url: new URL(path, target.gatewayUrl).href, caBundle };
+  return {
+    service: { namespace: target.namespace, name: target.gatewayService, path, port: GATEWAY_SERVICE_PORT },
+    caBundle,
+  };
+}
+
 /**
  * The webhook configuration of one policy (docs/kubewarden-compatibility.md#names-and-webhooks): named by its unique
  * name, one webhook pointing at the gateway's `/validate/<uniqueName>` (mutating ones too).
@@ -101,15 +112,7 @@ export function webhookConfigurationOf(policy: AnyPolicy, target: WebhookTarget)
   const namespaceSelector = namespaceSelectorOf(policy, target.namespace);
   const webhook: PolicyWebhook = {
     name: `${uniqueName}.castellan.dev`,
-    clientConfig: {
-      service: {
-        namespace: target.namespace,
-        name: target.gatewayService,
-        path: `/validate/${uniqueName}`,
-        port: GATEWAY_SERVICE_PORT,
-      },
-      caBundle: Buffer.from(target.caBundlePem, 'utf8').toString('base64'),
-    },
+    clientConfig: clientConfigOf(target, `/validate/${uniqueName}`),
     rules: rulesOf(policy),
     ...(spec.failurePolicy !== undefined ? { failurePolicy: spec.failurePolicy } : {}),
     ...(spec.matchPolicy !== undefined ? { matchPolicy: spec.matchPolicy } : {}),

@@ -60,7 +60,7 @@ export class WorkerThread {
       stderr: false,
     });
     this.worker.on('message', (event: WorkerEvent) => this.onEvent(event));
-    this.worker.on('error', (error) => this.loseThread(`the worker failed: ${error.message}`));
+    this.worker.on('error', (error: Error) => this.loseThread(`the worker failed: ${error.message}`));
     this.worker.on('exit', (code) => {
       channel.port1.close();
       this.loseThread(`the worker exited with code ${code}`);
