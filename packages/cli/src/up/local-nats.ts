@@ -1,8 +1,9 @@
-import { access, constants, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { CliError } from '../cli-error.js';
+import { findNatsServer } from './nats-binary.js';
 import type { SupervisedProcess } from './supervisor.js';
 import { hasExited, killGroup, spawnTethered } from './tethered-child.js';
 
@@ -11,8 +12,6 @@ const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
 const STARTUP_TIMEOUT_MS = 10_000;
 /** It stops in well under a second, even with JetStream. */
 const STOP_GRACE_MS = 5_000;
-/** Debian installs the server in sbin, which is not on every user's PATH. */
-const EXTRA_DIRS = ['/usr/sbin', '/usr/local/sbin'];
 /** Runs nats-server so that it dies with `castellan up` (see tether.ts). */
 const TETHER = fileURLToPath(new URL('./tether.js', import.meta.url));
 
@@ -70,20 +69,4 @@ export async function startLocalNats(dir: string, lockedConfig: string, port?: n
   }
   killGroup(child);
   throw new CliError(`nats-server did not start within ${STARTUP_TIMEOUT_MS / 1000} s:\n${output}`);
-}
-
-async function findNatsServer(): Promise<string> {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...EXTRA_DIRS];
-  for (const dir of dirs) {
-    const candidate = join(dir, 'nats-server');
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  throw new CliError(
-    'nats-server not found: install it (`sudo apt-get install nats-server`) or point NATS_URL at a running server',
-  );
 }
