@@ -126,7 +126,7 @@ async function requireKubectl(): Promise<void> {
     await access(KUBECTL, constants.X_OK);
   } catch {
     throw new Error(
-      `${KUBECTL} not found: the deploy tests render the overlays with \`kubectl kustomize\`. Install kubectl ` +
+      `${KUBECTL} not found: the deploy tests render deploy/kustomize with \`kubectl kustomize\`. Install kubectl ` +
         '(>= 1.27, it embeds kustomize 5): `curl -LO https://dl.k8s.io/release/v1.32.0/bin/linux/amd64/kubectl ' +
         '&& sudo install -m 0755 kubectl /usr/bin/kubectl`',
     );
@@ -209,12 +209,10 @@ export function named<T extends KubeObject>(objects: readonly KubeObject[], kind
   return found as T;
 }
 
-/** ConfigMaps are generated with a hash suffix: find one by the name it was generated from. */
-export function generatedConfigMap(objects: readonly KubeObject[], name: string): Record<string, string> {
-  const found = objects.find(
-    (o) => o.kind === 'ConfigMap' && new RegExp(`^${name}-[a-z0-9]{10}$`).test(o.metadata.name),
-  );
-  if (!found) throw new Error(`no generated ConfigMap ${name}`);
+/** The data of a ConfigMap. The chart names them plainly; a pod-template checksum rolls their readers. */
+export function configMapData(objects: readonly KubeObject[], name: string): Record<string, string> {
+  const found = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name);
+  if (!found) throw new Error(`no ConfigMap ${name}`);
   return (found as KubeObject & { data: Record<string, string> }).data;
 }
 

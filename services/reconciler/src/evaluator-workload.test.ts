@@ -197,8 +197,8 @@ describe('evaluatorWorkloadOf', () => {
     validate(workload);
   });
 
-  it('builds the default pool from deploy/base without a PodDisruptionBudget', async () => {
-    const policyServer = await deployed('base/policyserver-default.yaml');
+  it('builds the default pool the chart installs without a PodDisruptionBudget', async () => {
+    const policyServer = await deployed('kustomize/trial/policyserver-default.yaml');
     const workload = evaluatorWorkloadOf(policyServer, { ...options, owner: { ...OWNER, name: 'default' } });
     const { deployment } = workload;
     expect(deployment.metadata?.name).toBe('castellan-evaluator-default');
@@ -235,7 +235,7 @@ describe('evaluatorWorkloadOf', () => {
   });
 
   it('gives a pool without securityContexts the restricted defaults of the default PolicyServer', async () => {
-    const defaults = (await deployed('base/policyserver-default.yaml')).spec.securityContexts;
+    const defaults = (await deployed('kustomize/trial/policyserver-default.yaml')).spec.securityContexts;
     const workload = evaluatorWorkloadOf(policyServer(), options);
     expect(podSpecOf(workload.deployment).securityContext).toStrictEqual(defaults?.pod);
     expect(containerOf(workload.deployment).securityContext).toStrictEqual(defaults?.container);
@@ -243,7 +243,7 @@ describe('evaluatorWorkloadOf', () => {
   });
 
   it('defaults each security context on its own', async () => {
-    const defaults = (await deployed('base/policyserver-default.yaml')).spec.securityContexts;
+    const defaults = (await deployed('kustomize/trial/policyserver-default.yaml')).spec.securityContexts;
     const pod = { runAsNonRoot: true, runAsUser: 2000, seccompProfile: { type: 'RuntimeDefault' } };
     const onlyPod = evaluatorWorkloadOf(policyServer({ securityContexts: { pod } }), options);
     expect(podSpecOf(onlyPod.deployment).securityContext).toStrictEqual(pod);

@@ -28,7 +28,7 @@ const NATS_CREDENTIALS_MODE = 0o444;
 const EVALUATOR_CONTAINER = 'evaluator';
 
 const EVALUATOR_NAME = 'castellan-evaluator';
-/** Where the Castellan image keeps the built services (the Dockerfile's WORKDIR). */
+/** Where the Castellan image keeps the built services (the Containerfile's WORKDIR). */
 const APP_DIR = '/app';
 /** Long enough for an evaluator to report itself draining and answer the requests it received. */
 const TERMINATION_GRACE_PERIOD_SECONDS = 30;
@@ -37,7 +37,7 @@ const TMP_SIZE_LIMIT = '64Mi';
 
 /**
  * The restricted Pod Security defaults of the `default` PolicyServer
- * (deploy/base/policyserver-default.yaml), for pools that set no security context: the Castellan
+ * (deploy/charts/castellan/templates/policyserver-default.yaml), for pools that set no security context: the Castellan
  * namespace enforces the restricted standard and would reject their pods otherwise.
  */
 const RESTRICTED_POD_SECURITY_CONTEXT: V1PodSecurityContext = {

@@ -26,7 +26,7 @@ export function registerBusSecrets(program: Command): void {
     .command('bus-secrets')
     .description(
       "print the Secrets of a cluster's locked NATS bus as YAML: new signing keys, CA and credentials " +
-        'every run (castellan bus-secrets | kubectl apply -f -, before the overlay)',
+        'every run (castellan bus-secrets | kubectl apply -f -, before helm install or the Kustomize manifests)',
     )
     .option('--namespace <name>', "Castellan's namespace", parseDnsLabel, 'castellan')
     .option('--nats-service <name>', 'the NATS client Service', parseDnsLabel, 'castellan-nats')
