@@ -157,8 +157,7 @@ describe('admission through a real kube-apiserver', () => {
     modules.addLabel = await push('add-label.wasm', 'add-label');
     await pusher.close();
 
-    await mustKubectl(['apply', '--server-side', '-f', join(repo, 'deploy/charts/castellan-crds/templates')]);
-    await mustKubectl(['wait', '--for=condition=established', '--timeout=60s', 'crd', '--all']);
+    await cluster.applyCrds();
     for (const namespace of [CASTELLAN_NAMESPACE, ...Object.values(Namespace)]) {
       await mustKubectl(['create', 'namespace', namespace]);
     }

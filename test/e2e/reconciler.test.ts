@@ -1,9 +1,10 @@
-// The reconciler end to end (in-memory Kubernetes API fake): the real reconciler, fetcher, gateway
-// and evaluator binaries on a real, locked nats-server and docker-registry. Kubewarden manifests
-// with only apiVersion changed go in; webhooks, certificates, each pool's NATS credentials and
-// evaluator pods (which read those credentials from their Secret volume) come out, and the webhook
-// the reconciler registers answers over TLS with the caBundle it wrote.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+// The reconciler end to end against a real kube-apiserver (and the garbage collector of a real
+// kube-controller-manager): the real reconciler, fetcher, gateway and evaluator binaries on a real,
+// locked nats-server and docker-registry. Kubewarden manifests with only apiVersion changed go in;
+// webhooks, certificates, each pool's NATS credentials and evaluator pods (which read those
+// credentials from their Secret volume) come out, and the webhook the reconciler registers answers
+// over TLS with the caBundle it wrote.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,28 +12,31 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ModuleDistributionClient } from '@castellan/oci';
 import { Bucket, policyKey } from '@castellan/proto';
-import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
-import type { KubernetesObject } from '@kubernetes/client-node';
+import { ApiException, KubernetesObjectApi, Watch } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
 import { decode } from '@nats-io/jwt';
 import type { User } from '@nats-io/jwt';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { mountSecret, startFakeKubelet } from '../harness/kubelet.js';
-import type { FakeKubelet } from '../harness/kubelet.js';
-import { startKubeApi } from '../harness/kube-api/index.js';
-import type { KubeApi, StoredObject } from '../harness/kube-api/index.js';
+import {
+  CASTELLAN_NAMESPACE as NAMESPACE,
+  EVALUATOR_IMAGE,
+  startCastellanInCluster,
+} from '../harness/castellan-in-cluster.js';
+import type { CastellanInCluster } from '../harness/castellan-in-cluster.js';
+import { startControlPlane } from '../harness/control-plane.js';
+import type { ControlPlane } from '../harness/control-plane.js';
 import { startNatsServer } from '../harness/nats.js';
 import type { NatsServer } from '../harness/nats.js';
-import { freeLoopbackPort, startProcess, waitUntilReady } from '../harness/processes.js';
-import type { ServerProcess } from '../harness/processes.js';
 import { startRegistry } from '../harness/registry.js';
 import type { TestRegistry } from '../harness/registry.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
-const NAMESPACE = 'castellan';
 const GROUP = 'policies.castellan.dev/v1';
+/** An object as read back: the API server always sets its metadata. */
+type StoredObject = KubernetesObject & { metadata: V1ObjectMeta };
 
 /** A Kubewarden quick-start policy, apiVersion changed, module in the test registry. */
 function privilegedPodsPolicy(module: string): KubernetesObject {
@@ -73,37 +77,41 @@ interface WebhookAnswer {
   causes?: { field?: string; message?: string }[];
 }
 
-describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and services)', () => {
+describe('reconciler (real kube-apiserver, NATS, registry and services)', () => {
+  let cluster: ControlPlane;
   let nats: NatsServer;
   let registry: TestRegistry;
-  let api: KubeApi;
-  let kubelet: FakeKubelet;
+  let castellan: CastellanInCluster;
   let objects: KubernetesObjectApi;
-  let kubeConfig: KubeConfig;
   let nc: NatsConnection;
   let dir: string;
-  const services: [string, ServerProcess][] = [];
-  let gatewayPort = 0;
-  let tlsMount: { stop(): void } | undefined;
   let moduleUrls: { privileged: string; labels: string };
 
-  const logs = () =>
-    [...services.map(([name, child]) => `--- ${name}\n${child.output()}`), kubelet?.logs() ?? ''].join('\n');
+  const logs = () => [castellan?.logs() ?? '', '--- control plane', cluster?.logs() ?? ''].join('\n');
 
-  const find = (apiVersion: string, kind: string, name: string, namespace?: string) => {
-    const type = api.registry.byKind(apiVersion, kind);
-    if (!type) throw new Error(`${kind} not served`);
-    return api.store.find(type, namespace, name);
+  /** An object as the API server has it now, or undefined when it does not exist. */
+  const find = async <T extends KubernetesObject = StoredObject>(
+    apiVersion: string,
+    kind: string,
+    name: string,
+    namespace?: string,
+  ): Promise<T | undefined> => {
+    try {
+      return await objects.read<T>({ apiVersion, kind, metadata: { name, namespace } });
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 404) return undefined;
+      throw error;
+    }
   };
 
   const waitFor = async <T>(
     what: string,
-    probe: () => T | undefined | false,
+    probe: () => Promise<T | undefined | false>,
     timeoutMs = 25_000,
   ): Promise<T> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const value = probe();
+      const value = await probe();
       if (value) return value;
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${logs()}`);
       await sleep(100);
@@ -111,9 +119,13 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
   };
 
   /** The NATS credentials the reconciler minted for a pool: its Secret and the claims of its JWT. */
-  const poolCredentials = (pool: string) => {
-    const secret = find('v1', 'Secret', `castellan-nats-creds-evaluator-${pool}`, NAMESPACE) as
-      (StoredObject & { data: Record<string, string> }) | undefined;
+  const poolCredentials = async (pool: string) => {
+    const secret = await find<StoredObject & { data: Record<string, string> }>(
+      'v1',
+      'Secret',
+      `castellan-nats-creds-evaluator-${pool}`,
+      NAMESPACE,
+    );
     if (!secret) return undefined;
     const text = (key: string) => Buffer.from(secret.data[key] ?? '', 'base64').toString('utf8');
     const creds = text('nats.creds');
@@ -123,25 +135,26 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
   /** The resourceVersion of the default pool's credentials Secret when it was first seen. */
   let defaultCredentialsVersion: string | undefined;
 
-  const statusOf = (kind: string, name: string, namespace?: string) =>
-    find(GROUP, kind, name, namespace)?.status as
-      { policyStatus?: string; conditions?: { type: string; message: string }[] } | undefined;
-  const policyStatus = (kind: string, name: string, namespace?: string) =>
-    statusOf(kind, name, namespace)?.policyStatus;
+  const statusOf = async (kind: string, name: string, namespace?: string) =>
+    (
+      await find<
+        StoredObject & {
+          status?: { policyStatus?: string; conditions?: { type: string; message: string }[] };
+        }
+      >(GROUP, kind, name, namespace)
+    )?.status;
+  const policyStatus = async (kind: string, name: string, namespace?: string) =>
+    (await statusOf(kind, name, namespace))?.policyStatus;
 
   /** Calls a registered webhook the way the API server would: its service, path and caBundle. */
   const callWebhook = async (webhookName: string, review: Buffer): Promise<WebhookAnswer> => {
-    const configuration = find(
-      'admissionregistration.k8s.io/v1',
-      'ValidatingWebhookConfiguration',
-      webhookName,
-    ) as
-      | (StoredObject & {
-          webhooks: {
-            clientConfig: { caBundle: string; service: { name: string; namespace: string; path: string } };
-          }[];
-        })
-      | undefined;
+    const configuration = await find<
+      StoredObject & {
+        webhooks: {
+          clientConfig: { caBundle: string; service: { name: string; namespace: string; path: string } };
+        }[];
+      }
+    >('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', webhookName);
     const webhook = configuration?.webhooks[0];
     if (!webhook) throw new Error(`no webhook configuration ${webhookName}`);
     const { service, caBundle } = webhook.clientConfig;
@@ -149,7 +162,7 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
       const req = request(
         {
           host: '127.0.0.1',
-          port: gatewayPort,
+          port: castellan.gatewayPort,
           path: service.path,
           method: 'POST',
           // The Service's DNS name, which the serving certificate must carry.
@@ -197,16 +210,13 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
 
   beforeAll(async () => {
     // One after the other, so that afterAll stops whatever started when one of them cannot.
+    cluster = await startControlPlane({ garbageCollector: true });
     nats = await startNatsServer();
     registry = await startRegistry();
-    api = await startKubeApi();
     dir = await mkdtemp(join(tmpdir(), 'castellan-reconciler-e2e-'));
-    api.store.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
-    const kubeconfigPath = join(dir, 'kubeconfig');
-    await writeFile(kubeconfigPath, api.kubeconfig);
-    kubeConfig = new KubeConfig();
-    kubeConfig.loadFromString(api.kubeconfig);
-    objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+    objects = KubernetesObjectApi.makeApiClient(cluster.kubeConfig());
+    await cluster.applyCrds();
+    await objects.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
     nc = await nats.connect({ role: 'control' });
 
     const pusher = new ModuleDistributionClient({
@@ -223,115 +233,63 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
     await pusher.push(await readFile(join(repo, 'examples/build/required-labels.wasm')), moduleUrls.labels);
     await pusher.close();
 
-    const identities = {
-      fetcher: await nats.serviceEnv({ role: 'fetcher' }),
-      reconciler: await nats.serviceEnv({ role: 'control' }),
-      gateway: await nats.serviceEnv({ role: 'gateway' }),
-    };
-    const service = (name: string, env: Record<string, string>) => {
-      const binary = (name.startsWith('reconciler') ? 'reconciler' : name) as keyof typeof identities;
-      const child = startProcess(process.execPath, [join(repo, 'services', binary, 'dist/main.js')], {
-        ...identities[binary],
-        CASTELLAN_LOG_LEVEL: 'info',
-        ...env,
-      });
-      services.push([name, child]);
-      return child;
-    };
-    // The registry is a plain-HTTP server on loopback: the fetcher's own configuration says both.
-    const sourcesPath = join(dir, 'sources.yml');
-    await writeFile(sourcesPath, `insecure_sources: ["${registry.host}"]\n`);
-    service('fetcher', {
-      CASTELLAN_SOURCES_PATH: sourcesPath,
-      CASTELLAN_FETCHER_ALLOWED_NETWORKS: '127.0.0.1/32',
+    // Two reconciler replicas, as the production values run them: one leads, the other stands by.
+    // Webhooks point at the gateway Service (the default): this test calls them itself.
+    castellan = await startCastellanInCluster({
+      kubeConfig: cluster.kubeConfig(),
+      kubeconfigPath: cluster.kubeconfigPath,
+      nats,
+      registry,
+      dir,
+      reconcilers: ['reconciler-a', 'reconciler-b'],
+      gatewayByUrl: false,
     });
-    // Two replicas, as the production overlay runs them: one leads, the other stands by.
-    for (const identity of ['reconciler-a', 'reconciler-b']) {
-      const readinessPort = await freeLoopbackPort();
-      const reconciler = service(identity, {
-        KUBECONFIG: kubeconfigPath,
-        CASTELLAN_NAMESPACE: NAMESPACE,
-        CASTELLAN_LEADER_ELECT: 'true',
-        CASTELLAN_LEADER_ELECTION_LEASE_SECONDS: '2',
-        CASTELLAN_IDENTITY: identity,
-        CASTELLAN_READINESS_PORT: String(readinessPort),
-        CASTELLAN_EVALUATOR_IMAGE: 'ghcr.io/castellan-dev/castellan:test',
-        // The signing keys of the bus, as the operator supplies them (castellan bus-secrets): the
-        // reconciler mints each pool's credentials with them.
-        CASTELLAN_NATS_AUTHORITY_FILE: nats.authorityFile,
-      });
-      await waitUntilReady(
-        reconciler,
-        identity,
-        async () => (await fetch(`http://127.0.0.1:${readinessPort}/readiness`)).ok,
-        30_000,
-      );
-    }
-    kubelet = startFakeKubelet(kubeConfig, {
-      namespace: NAMESPACE,
-      env: { CASTELLAN_HEARTBEAT_MS: '300', CASTELLAN_ROLLOUT_GRACE_MS: '500', CASTELLAN_WORKERS: '1' },
-    });
-
-    // The gateway pod mounts the serving certificate the reconciler writes.
-    const tlsDir = join(dir, 'gateway-tls');
-    tlsMount = await mountSecret(kubeConfig, NAMESPACE, 'castellan-gateway-tls', tlsDir);
-    gatewayPort = await freeLoopbackPort();
-    const gatewayReadiness = await freeLoopbackPort();
-    const gateway = service('gateway', {
-      CASTELLAN_GATEWAY_ADDRESS: '127.0.0.1',
-      CASTELLAN_GATEWAY_PORT: String(gatewayPort),
-      CASTELLAN_READINESS_PORT: String(gatewayReadiness),
-      CASTELLAN_TLS_CERT_FILE: join(tlsDir, 'tls.crt'),
-      CASTELLAN_TLS_KEY_FILE: join(tlsDir, 'tls.key'),
-    });
-    await waitUntilReady(
-      gateway,
-      'gateway',
-      async () => (await fetch(`http://127.0.0.1:${gatewayReadiness}/readiness`)).ok,
-      30_000,
-    );
-  }, 120_000);
+  }, 180_000);
 
   afterAll(async () => {
-    tlsMount?.stop();
-    await kubelet?.stop();
-    await Promise.all(services.map(([, child]) => child.stop()));
+    await castellan?.stop();
     await nc?.close();
-    await Promise.all([nats?.stop(), registry?.stop(), api?.stop()]);
+    await Promise.all([nats?.stop(), registry?.stop(), cluster?.stop()]);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('writes the CA and a gateway certificate for the Service DNS names', () => {
-    const ca = find('v1', 'Secret', 'castellan-ca', NAMESPACE) as StoredObject & {
-      data: Record<string, string>;
-    };
-    const tls = find('v1', 'Secret', 'castellan-gateway-tls', NAMESPACE) as StoredObject & {
-      type: string;
-      data: Record<string, string>;
-    };
-    expect(Object.keys(ca.data).sort()).toEqual(['ca.crt', 'ca.key']);
-    expect(tls.type).toBe('kubernetes.io/tls');
-    expect(Object.keys(tls.data).sort()).toEqual(['tls.crt', 'tls.key']);
+  it('writes the CA and a gateway certificate for the Service DNS names', async () => {
+    const ca = await find<StoredObject & { data: Record<string, string> }>(
+      'v1',
+      'Secret',
+      'castellan-ca',
+      NAMESPACE,
+    );
+    const tls = await find<StoredObject & { type: string; data: Record<string, string> }>(
+      'v1',
+      'Secret',
+      'castellan-gateway-tls',
+      NAMESPACE,
+    );
+    expect(Object.keys(ca?.data ?? {}).sort()).toEqual(['ca.crt', 'ca.key']);
+    expect(tls?.type).toBe('kubernetes.io/tls');
+    expect(Object.keys(tls?.data ?? {}).sort()).toEqual(['tls.crt', 'tls.key']);
   });
 
   it('runs the evaluator pool of a PolicyServer applied from its manifest', async () => {
-    const manifest = parse(
-      await readFile(join(repo, 'deploy/base/policyserver-default.yaml'), 'utf8'),
-    ) as KubernetesObject & {
-      spec: Record<string, unknown>;
-    };
-    // Kubewarden would trust this registry for this PolicyServer's pulls; Castellan's shared fetcher
-    // trusts only its own sources.yml, and the PolicyServer is told so.
-    manifest.spec.insecureSources = [registry.host];
+    // The default pool as the chart installs it. Kubewarden would trust this registry for this
+    // PolicyServer's pulls; Castellan's shared fetcher trusts only its own sources.yml, and the
+    // PolicyServer is told so.
+    const manifest = {
+      apiVersion: GROUP,
+      kind: 'PolicyServer',
+      metadata: { name: 'default' },
+      spec: { image: 'ghcr.io/castellan-dev/castellan:0.1.0', replicas: 1, insecureSources: [registry.host] },
+    } as KubernetesObject;
     await apply(manifest);
     const deployment = await waitFor('the evaluator Deployment', () =>
-      find('apps/v1', 'Deployment', 'castellan-evaluator-default', NAMESPACE),
+      find<StoredObject>('apps/v1', 'Deployment', 'castellan-evaluator-default', NAMESPACE),
     );
     expect(deployment.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'PolicyServer', name: 'default' });
-    await waitFor('an evaluator pod', () => kubelet.pods().length === 1);
+    await waitFor('an evaluator pod', () => Promise.resolve(castellan.kubelet.pods().length === 1));
     // Its NATS credentials: minted by the reconciler for this pool alone, owned by the PolicyServer,
     // and the ones its pod reads through the Secret volume.
-    const credentials = poolCredentials('default');
+    const credentials = await poolCredentials('default');
     expect(credentials?.secret.metadata.ownerReferences?.[0]).toMatchObject({
       kind: 'PolicyServer',
       name: 'default',
@@ -343,15 +301,15 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
     ]);
     expect(credentials?.claims.exp).toBeGreaterThan(Date.now() / 1000 + 29 * 24 * 3600);
     expect(credentials?.ca).toBe(await readFile(nats.caFile, 'utf8'));
-    const [pod] = kubelet.pods();
+    const [pod] = castellan.kubelet.pods();
     expect(await readFile(pod?.env.CASTELLAN_NATS_CREDS ?? '', 'utf8')).toBe(credentials?.creds);
     expect(await readFile(pod?.env.CASTELLAN_NATS_CA ?? '', 'utf8')).toBe(credentials?.ca);
     defaultCredentialsVersion = credentials?.secret.metadata.resourceVersion;
-    const server = await waitFor('the SourcesIgnored condition', () => {
-      const found = find(GROUP, 'PolicyServer', 'default') as StoredObject & {
-        status?: { conditions?: { type: string; status: string; message: string }[] };
-      };
-      return found.status?.conditions?.some((c) => c.type === 'SourcesIgnored') ? found : undefined;
+    const server = await waitFor('the SourcesIgnored condition', async () => {
+      const found = await find<
+        StoredObject & { status?: { conditions?: { type: string; status: string; message: string }[] } }
+      >(GROUP, 'PolicyServer', 'default');
+      return found?.status?.conditions?.some((c) => c.type === 'SourcesIgnored') ? found : undefined;
     });
     expect(server.metadata.finalizers).toContain('policies.castellan.dev/finalizer');
     expect(server.status?.conditions?.find((c) => c.type === 'NatsCredentialsReconciled')).toMatchObject({
@@ -370,25 +328,28 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
     await apply(privilegedPodsPolicy(moduleUrls.privileged));
     await waitFor(
       'privileged-pods to be active',
-      () => policyStatus('ClusterAdmissionPolicy', 'privileged-pods') === 'active',
+      async () => (await policyStatus('ClusterAdmissionPolicy', 'privileged-pods')) === 'active',
     );
-    const policy = find(GROUP, 'ClusterAdmissionPolicy', 'privileged-pods') as StoredObject & {
-      status: { conditions: { type: string; status: string; reason: string }[]; mode: string };
-    };
-    expect(policy.status.mode).toBe('protect');
-    expect(policy.status.conditions.map((c) => [c.type, c.status])).toEqual([
+    const policy = await find<
+      StoredObject & {
+        status: { conditions: { type: string; status: string; reason: string }[]; mode: string };
+      }
+    >(GROUP, 'ClusterAdmissionPolicy', 'privileged-pods');
+    expect(policy?.status.mode).toBe('protect');
+    expect(policy?.status.conditions.map((c) => [c.type, c.status])).toEqual([
       ['PolicyActive', 'True'],
       ['PolicyServerConfigurationUpToDate', 'True'],
       ['PolicyUniquelyReachable', 'True'],
     ]);
-    const ca = find('v1', 'Secret', 'castellan-ca', NAMESPACE) as StoredObject & {
-      data: Record<string, string>;
-    };
-    const webhook = find(
-      'admissionregistration.k8s.io/v1',
-      'ValidatingWebhookConfiguration',
-      'clusterwide-privileged-pods',
-    ) as (StoredObject & { webhooks: { clientConfig: { caBundle: string; service: object } }[] }) | undefined;
+    const ca = await find<StoredObject & { data: Record<string, string> }>(
+      'v1',
+      'Secret',
+      'castellan-ca',
+      NAMESPACE,
+    );
+    const webhook = await find<
+      StoredObject & { webhooks: { clientConfig: { caBundle: string; service: object } }[] }
+    >('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', 'clusterwide-privileged-pods');
     expect(webhook?.webhooks[0]?.clientConfig).toEqual({
       service: {
         namespace: NAMESPACE,
@@ -396,7 +357,7 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
         path: '/validate/clusterwide-privileged-pods',
         port: 443,
       },
-      caBundle: ca.data['ca.crt'],
+      caBundle: ca?.data['ca.crt'],
     });
 
     const privileged = await review('privileged-pod');
@@ -409,16 +370,15 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
     expect(allowed.allowed).toBe(true);
   });
 
-  it('rolls a settings change out to the running evaluators after its watches expired: new verdict, no pod restarted', async () => {
-    const podsBefore = kubelet.started();
-    const deploymentBefore = find('apps/v1', 'Deployment', 'castellan-evaluator-default', NAMESPACE);
-    // Every watch the reconciler holds is dropped and its history compacted: it must relist (410).
-    api.expireWatchHistory();
-    api.breakWatches();
+  it('rolls a settings change out to the running evaluators across an API server restart: new verdict, no pod restarted', async () => {
+    const podsBefore = castellan.kubelet.started();
+    const deploymentBefore = await find('apps/v1', 'Deployment', 'castellan-evaluator-default', NAMESPACE);
+    // Every watch the reconcilers hold breaks: they must watch again and pick up what changed.
+    await cluster.restartApiServer();
     await apply(requiredLabelsPolicy(moduleUrls.labels, ['nginx-never-has-this']));
     await waitFor(
       'team-labels to be active',
-      () => policyStatus('AdmissionPolicy', 'team-labels', 'default') === 'active',
+      async () => (await policyStatus('AdmissionPolicy', 'team-labels', 'default')) === 'active',
     );
     const webhookName = 'namespaced-default-team-labels';
     expect((await callWebhook(webhookName, await review('unprivileged-pod'))).allowed).toBe(false);
@@ -432,10 +392,10 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
       verdict = await callWebhook(webhookName, await review('unprivileged-pod'));
     }
     expect(verdict.allowed).toBe(true);
-    expect(kubelet.started()).toBe(podsBefore);
-    expect(find('apps/v1', 'Deployment', 'castellan-evaluator-default', NAMESPACE)?.metadata.generation).toBe(
-      deploymentBefore?.metadata.generation,
-    );
+    expect(castellan.kubelet.started()).toBe(podsBefore);
+    expect(
+      (await find('apps/v1', 'Deployment', 'castellan-evaluator-default', NAMESPACE))?.metadata?.generation,
+    ).toBe(deploymentBefore?.metadata?.generation);
   });
 
   it(
@@ -458,32 +418,27 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
       policy.metadata = { name: 'tenant-privileged-pods' };
       policy.spec.policyServer = 'tenant-a';
       await apply(policy);
-      const reachable = () =>
-        statusOf('ClusterAdmissionPolicy', 'tenant-privileged-pods')?.conditions?.find(
+      const reachable = async () =>
+        (await statusOf('ClusterAdmissionPolicy', 'tenant-privileged-pods'))?.conditions?.find(
           (c) => c.type === 'PolicyUniquelyReachable',
         );
       const waiting = await waitFor('the policy to say why it waits', reachable);
       expect(waiting.message).toBe(
         'no live evaluator in pool tenant-a: check the PolicyServer tenant-a and its evaluator Deployment',
       );
-      expect(policyStatus('ClusterAdmissionPolicy', 'tenant-privileged-pods')).toBe('pending');
+      expect(await policyStatus('ClusterAdmissionPolicy', 'tenant-privileged-pods')).toBe('pending');
       expect(
-        find(
+        await find(
           'admissionregistration.k8s.io/v1',
           'ValidatingWebhookConfiguration',
           'clusterwide-tenant-privileged-pods',
         ),
       ).toBeUndefined();
       // A Kubewarden policy-server image is replaced by the Castellan one, and the PolicyServer says so.
-      const deployment = find(
-        'apps/v1',
-        'Deployment',
-        'castellan-evaluator-tenant-a',
-        NAMESPACE,
-      ) as StoredObject & {
-        spec: { template: { spec: { containers: { image: string }[] } } };
-      };
-      expect(deployment.spec.template.spec.containers[0]?.image).toBe('ghcr.io/castellan-dev/castellan:test');
+      const deployment = await find<
+        StoredObject & { spec: { template: { spec: { containers: { image: string }[] } } } }
+      >('apps/v1', 'Deployment', 'castellan-evaluator-tenant-a', NAMESPACE);
+      expect(deployment?.spec.template.spec.containers[0]?.image).toBe(EVALUATOR_IMAGE);
 
       await apply({
         ...tenant,
@@ -491,26 +446,30 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
       } as KubernetesObject);
       await waitFor(
         'the policy to be active once an evaluator serves it',
-        () => policyStatus('ClusterAdmissionPolicy', 'tenant-privileged-pods') === 'active',
+        async () => (await policyStatus('ClusterAdmissionPolicy', 'tenant-privileged-pods')) === 'active',
       );
       const denied = await callWebhook('clusterwide-tenant-privileged-pods', await review('privileged-pod'));
       expect(denied.allowed).toBe(false);
       // The tenant's pool has credentials of its own, and its pod only those.
-      expect(poolCredentials('tenant-a')?.claims.name).toBe('castellan-evaluator-tenant-a');
-      expect(poolCredentials('tenant-a')?.claims.nats.sub?.allow).toEqual([
+      const tenantCredentials = await poolCredentials('tenant-a');
+      expect(tenantCredentials?.claims.name).toBe('castellan-evaluator-tenant-a');
+      expect(tenantCredentials?.claims.nats.sub?.allow).toEqual([
         'castellan.eval.tenant-a.> tenant-a',
         '_INBOX.evaluator.tenant-a.>',
       ]);
-      const tenantPod = kubelet.pods().find((p) => p.deployment === 'castellan-evaluator-tenant-a');
+      const tenantPod = castellan.kubelet.pods().find((p) => p.deployment === 'castellan-evaluator-tenant-a');
       expect(await readFile(tenantPod?.env.CASTELLAN_NATS_CREDS ?? '', 'utf8')).toBe(
-        poolCredentials('tenant-a')?.creds,
+        tenantCredentials?.creds,
       );
       await objects.delete(policy);
       await objects.delete(tenant);
-      await waitFor('tenant-a to be gone', () => !find(GROUP, 'PolicyServer', 'tenant-a'));
-      // Garbage-collected with its PolicyServer (ownerReference).
-      expect(poolCredentials('tenant-a')).toBeUndefined();
-      expect(poolCredentials('default')).toBeDefined();
+      await waitFor('tenant-a to be gone', async () => !(await find(GROUP, 'PolicyServer', 'tenant-a')));
+      // Garbage-collected with its PolicyServer (ownerReference), by the controller manager.
+      await waitFor(
+        'the credentials of tenant-a to be collected',
+        async () => !(await poolCredentials('tenant-a')),
+      );
+      expect(await poolCredentials('default')).toBeDefined();
     },
   );
 
@@ -531,7 +490,7 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
     } as KubernetesObject);
     await waitFor(
       'safe-pods to be active',
-      () => policyStatus('ClusterAdmissionPolicyGroup', 'safe-pods') === 'active',
+      async () => (await policyStatus('ClusterAdmissionPolicyGroup', 'safe-pods')) === 'active',
     );
     const webhook = 'clusterwide-group-safe-pods';
     const unlabelled = await callWebhook(webhook, await review('unprivileged-pod'));
@@ -546,27 +505,58 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
   });
 
   it('hands over to the standby replica when the leader is killed', async () => {
-    const holder = () =>
+    const holder = async () =>
       (
-        find('coordination.k8s.io/v1', 'Lease', 'castellan-reconciler', NAMESPACE)?.spec as {
-          holderIdentity?: string;
-        }
-      )?.holderIdentity;
-    const leader = holder();
+        await find<StoredObject & { spec?: { holderIdentity?: string } }>(
+          'coordination.k8s.io/v1',
+          'Lease',
+          'castellan-reconciler',
+          NAMESPACE,
+        )
+      )?.spec?.holderIdentity;
+    const leader = await holder();
     expect(['reconciler-a', 'reconciler-b']).toContain(leader);
-    const leaderProcess = services.find(([name]) => name === leader)?.[1];
-    await leaderProcess?.kill();
-    await waitFor('the standby to take the Lease', () => {
-      const now = holder();
+    await castellan.kill(leader ?? '');
+    await waitFor('the standby to take the Lease', async () => {
+      const now = await holder();
       return now !== leader && now !== '' && now !== undefined;
     });
   });
 
   it('deletes a policy: webhook first, then its policy-store key, then the policy itself', async () => {
-    await objects.delete(privilegedPodsPolicy(moduleUrls.privileged));
-    await waitFor('the policy to be gone', () => !find(GROUP, 'ClusterAdmissionPolicy', 'privileged-pods'));
+    // What the API server tells watchers, in its order.
+    const events: string[] = [];
+    const watch = new Watch(cluster.kubeConfig());
+    const record = (what: string) => (type: string, object: KubernetesObject) =>
+      events.push(`${type} ${what} ${object.metadata?.name}`);
+    const watches = await Promise.all([
+      watch.watch(
+        '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
+        {},
+        record('webhook'),
+        () => undefined,
+      ),
+      watch.watch(
+        '/apis/policies.castellan.dev/v1/clusteradmissionpolicies',
+        {},
+        record('policy'),
+        () => undefined,
+      ),
+    ]);
+    try {
+      await objects.delete(privilegedPodsPolicy(moduleUrls.privileged));
+      await waitFor(
+        'the policy to be gone',
+        async () => !(await find(GROUP, 'ClusterAdmissionPolicy', 'privileged-pods')),
+      );
+      await waitFor('the watches to see it go', () =>
+        Promise.resolve(events.includes('DELETED policy privileged-pods')),
+      );
+    } finally {
+      for (const controller of watches) controller.abort();
+    }
     expect(
-      find(
+      await find(
         'admissionregistration.k8s.io/v1',
         'ValidatingWebhookConfiguration',
         'clusterwide-privileged-pods',
@@ -576,35 +566,37 @@ describe('reconciler (in-memory Kubernetes API fake, real NATS, registry and ser
     expect(await kv.get(policyKey('default', 'clusterwide-privileged-pods'))).toSatisfy(
       (entry: { operation: string } | null) => entry === null || entry.operation !== 'PUT',
     );
-    // Order of the writes: the webhook's DELETE, then the policy's finalizer removed (a PUT).
-    const webhookDelete = api.requests.findIndex(
-      (r) =>
-        r.method === 'DELETE' &&
-        r.path.endsWith('/validatingwebhookconfigurations/clusterwide-privileged-pods'),
-    );
-    const finalizerRemoval = api.requests.findLastIndex(
-      (r) => r.method === 'PUT' && r.path.endsWith('/clusteradmissionpolicies/privileged-pods'),
-    );
-    expect(webhookDelete).toBeGreaterThan(-1);
-    expect(finalizerRemoval).toBeGreaterThan(webhookDelete);
+    // The webhook went before the policy: the reconciler removes its finalizer only after that.
+    const webhookDeleted = events.indexOf('DELETED webhook clusterwide-privileged-pods');
+    expect(webhookDeleted).toBeGreaterThan(-1);
+    expect(events.indexOf('DELETED policy privileged-pods')).toBeGreaterThan(webhookDeleted);
   });
 
   it('deletes a PolicyServer only after its policies lost their webhooks; its evaluators and credentials go with it', async () => {
     // Every reconcile of the pool since its credentials were minted, by either leader, kept them.
     expect(defaultCredentialsVersion).toBeDefined();
-    expect(poolCredentials('default')?.secret.metadata.resourceVersion).toBe(defaultCredentialsVersion);
+    expect((await poolCredentials('default'))?.secret.metadata.resourceVersion).toBe(
+      defaultCredentialsVersion,
+    );
     await objects.delete({ apiVersion: GROUP, kind: 'PolicyServer', metadata: { name: 'default' } });
-    await waitFor('the PolicyServer to be gone', () => !find(GROUP, 'PolicyServer', 'default'));
+    await waitFor('the PolicyServer to be gone', async () => !(await find(GROUP, 'PolicyServer', 'default')));
     expect(
-      find(
+      await find(
         'admissionregistration.k8s.io/v1',
         'ValidatingWebhookConfiguration',
         'namespaced-default-team-labels',
       ),
     ).toBeUndefined();
-    expect(policyStatus('AdmissionPolicy', 'team-labels', 'default')).toBe('scheduled');
-    expect(find('apps/v1', 'Deployment', 'castellan-evaluator-default', NAMESPACE)).toBeUndefined();
-    expect(poolCredentials('default')).toBeUndefined();
-    await waitFor('the evaluator pods to stop', () => kubelet.pods().length === 0);
+    expect(await policyStatus('AdmissionPolicy', 'team-labels', 'default')).toBe('scheduled');
+    // Garbage-collected with the PolicyServer (ownerReference), by the controller manager.
+    await waitFor(
+      'the evaluator Deployment to be collected',
+      async () => !(await find('apps/v1', 'Deployment', 'castellan-evaluator-default', NAMESPACE)),
+    );
+    await waitFor(
+      'the credentials of default to be collected',
+      async () => !(await poolCredentials('default')),
+    );
+    await waitFor('the evaluator pods to stop', () => Promise.resolve(castellan.kubelet.pods().length === 0));
   });
 });

@@ -6,7 +6,15 @@ import { fileURLToPath } from 'node:url';
 const BUILT_TOOLS = fileURLToPath(new URL('../../.tools/bin/', import.meta.url));
 
 /** Servers built by tools/build.sh: these are always taken from there, never from PATH. */
-const BUILT = new Set(['nats-server', 'etcd', 'kube-apiserver', 'helm']);
+const BUILT = new Set([
+  'nats-server',
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kubectl',
+  'helm',
+  'opa',
+]);
 
 /** Debian packages providing the other programs the integration tests run. */
 const PACKAGE_OF: Record<string, string> = {
@@ -14,7 +22,6 @@ const PACKAGE_OF: Record<string, string> = {
   skopeo: 'skopeo',
   htpasswd: 'apache2-utils',
   openssl: 'openssl',
-  kubectl: 'kubectl',
 };
 
 /** Debian installs some servers in sbin, which is not on every PATH. */

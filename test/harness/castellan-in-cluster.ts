@@ -19,6 +19,8 @@ export const CASTELLAN_NAMESPACE = 'castellan';
 /** The image the reconciler runs evaluators with (the fake kubelet runs their entry from the repo). */
 export const EVALUATOR_IMAGE = 'ghcr.io/castellan-dev/castellan:test';
 const SERVICE_READY_MS = 30_000;
+/** The kubelet's first restart back-off is 10 s; a test has no time for that. */
+const RESTART_DELAY_MS = 1_000;
 
 export interface InClusterOptions {
   kubeConfig: KubeConfig;
@@ -32,7 +34,8 @@ export interface InClusterOptions {
   reconcilers: readonly string[];
   /**
    * Whether webhooks point at the gateway's URL (https://127.0.0.1:<port>) instead of its Service:
-   * a real API server here cannot reach a Service, the in-memory fake does not call webhooks.
+   * the API server here cannot reach a Service (no kube-proxy, no cluster DNS), so only a test that
+   * calls the webhooks itself may leave them on the Service.
    */
   gatewayByUrl: boolean;
 }
@@ -43,8 +46,16 @@ export interface CastellanInCluster {
   /** `http://127.0.0.1:<port>`: the gateway's `/readiness` and `/metrics`. */
   readonly gatewayAdminUrl: string;
   readonly kubelet: FakeKubelet;
-  /** The processes started here by name (`fetcher`, `gateway`, each reconciler identity). */
+  /**
+   * The processes started here by name (`fetcher`, `gateway`, each reconciler identity): the one
+   * running now. One that exits on its own is started again a second later, as a kubelet restarts
+   * a container (a reconciler that loses its Lease exits on purpose).
+   */
   readonly services: ReadonlyMap<string, ServerProcess>;
+  /** Kills a service for good, as a lost node would: it is not started again. */
+  kill(name: string): Promise<void>;
+  /** How many times each service was started again after exiting. */
+  restarts(name: string): number;
   /** Every process's output, for failure messages. */
   logs(): string;
   stop(): Promise<void>;
@@ -54,23 +65,41 @@ export interface CastellanInCluster {
 export async function startCastellanInCluster(options: InClusterOptions): Promise<CastellanInCluster> {
   const { nats, dir } = options;
   const services = new Map<string, ServerProcess>();
+  /** Services not to start again: killed by the test, or everything once stopping. */
+  const stopped = new Set<string>();
+  const restartCounts = new Map<string, number>();
+  let stopping = false;
   let kubelet: FakeKubelet | undefined;
   let tlsMount: { stop(): void } | undefined;
   const stop = async () => {
+    stopping = true;
     tlsMount?.stop();
     await kubelet?.stop();
     await Promise.all([...services.values()].map((child) => child.stop()));
   };
+  /** Output of the earlier runs of each service that was started again. */
+  const pastOutput = new Map<string, string>();
   const logs = () =>
-    [...[...services].map(([name, child]) => `--- ${name}\n${child.output()}`), kubelet?.logs() ?? ''].join(
-      '\n',
-    );
-  const start = (name: string, entry: string, env: Record<string, string>) => {
+    [
+      ...[...services].map(([name, child]) => `--- ${name}\n${pastOutput.get(name) ?? ''}${child.output()}`),
+      kubelet?.logs() ?? '',
+    ].join('\n');
+  const start = (name: string, entry: string, env: Record<string, string>): ServerProcess => {
     const child = startProcess(process.execPath, [join(repo, 'services', entry, 'dist/main.js')], {
       CASTELLAN_LOG_LEVEL: 'info',
       ...env,
     });
     services.set(name, child);
+    child.child.once('exit', (code, signal) => {
+      if (stopping || stopped.has(name)) return;
+      const ended = `--- ${name} exited (${code ?? signal}): starting it again\n`;
+      pastOutput.set(name, `${pastOutput.get(name) ?? ''}${child.output()}\n${ended}`);
+      setTimeout(() => {
+        if (stopping || stopped.has(name)) return;
+        restartCounts.set(name, (restartCounts.get(name) ?? 0) + 1);
+        start(name, entry, env);
+      }, RESTART_DELAY_MS);
+    });
     return child;
   };
   const untilReady = async (name: string, child: ServerProcess, port: number) =>
@@ -134,6 +163,11 @@ export async function startCastellanInCluster(options: InClusterOptions): Promis
       gatewayAdminUrl: `http://127.0.0.1:${adminPort}`,
       kubelet,
       services,
+      async kill(name) {
+        stopped.add(name);
+        await services.get(name)?.kill();
+      },
+      restarts: (name) => restartCounts.get(name) ?? 0,
       logs,
       stop,
     };

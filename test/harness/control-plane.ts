@@ -1,13 +1,15 @@
 // A real Kubernetes control plane for tests: etcd and kube-apiserver, built from their Go modules by
-// tools/build.sh, on loopback ports with certificates made for the run. There is no controller
-// manager, scheduler or kubelet: objects are only stored (no garbage collection, no ReplicaSets,
-// no pods running), which is all admission needs. See test/README.md.
+// tools/build.sh, on loopback ports with certificates made for the run, and on request the garbage
+// collector and namespace controller of kube-controller-manager. There is no scheduler or kubelet
+// and no other controller: objects are only stored (no ReplicaSets, no pods running), which is all
+// admission needs. See test/README.md.
 import { execFile } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createCertificateAuthority, issueCertificate } from '@castellan/pki';
 import type { CertificateAndKey } from '@castellan/pki';
@@ -17,6 +19,7 @@ import { freeLoopbackPort, startProcess, waitUntilReady } from './processes.js';
 import type { ServerProcess } from './processes.js';
 
 const run = promisify(execFile);
+const repo = fileURLToPath(new URL('../../', import.meta.url));
 
 /** kube-apiserver needs several seconds on two shared cores (longer while other tests run). */
 const API_SERVER_READY_MS = 90_000;
@@ -31,12 +34,57 @@ export interface ControlPlane {
   kubeConfig(): KubeConfig;
   /** Runs kubectl against the API server; resolves with its output whatever its exit code. */
   kubectl(args: readonly string[], input?: string): Promise<KubectlResult>;
+  /** Applies Castellan's CRDs as a user would (`kubectl apply -k deploy/crds`) and waits until served. */
+  applyCrds(): Promise<void>;
+  /**
+   * The requests the API server completed so far, in order, from its audit log: what a test reads
+   * to check which writes a component made.
+   */
+  requests(): Promise<AuditedRequest[]>;
   /** Stops kube-apiserver and starts it again on the same port and store (etcd keeps running). */
   restartApiServer(): Promise<void>;
   /** Output of etcd and kube-apiserver, for failure messages. */
   logs(): string;
   stop(): Promise<void>;
 }
+
+export interface ControlPlaneOptions {
+  /**
+   * Runs kube-controller-manager's garbage collector (ownerReferences) and namespace controller,
+   * for tests of what is deleted along with its owner.
+   */
+  garbageCollector?: boolean;
+}
+
+/** One request in the API server's audit log. */
+export interface AuditedRequest {
+  /** The HTTP method: GET (get, list, watch), POST, PUT, PATCH or DELETE. */
+  method: string;
+  /** The path, without the query. */
+  path: string;
+  status: number;
+  /** Who made it (the tests' admin is `castellan-test-admin`). */
+  user: string;
+}
+
+/** Every request once it completed, metadata only (no bodies: Secrets pass through). */
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+`;
+
+const METHOD_OF_VERB: Record<string, string> = {
+  get: 'GET',
+  list: 'GET',
+  watch: 'GET',
+  create: 'POST',
+  update: 'PUT',
+  patch: 'PATCH',
+  delete: 'DELETE',
+  deletecollection: 'DELETE',
+};
 
 export interface KubectlResult {
   code: number;
@@ -63,10 +111,11 @@ interface ControlPlaneFiles {
 }
 
 /** etcd with mutual TLS, then kube-apiserver against it, each on free loopback ports. */
-export async function startControlPlane(): Promise<ControlPlane> {
-  const [etcdBinary, apiServerBinary] = await Promise.all([
+export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const [etcdBinary, apiServerBinary, controllerManagerBinary] = await Promise.all([
     requireBinary('etcd'),
     requireBinary('kube-apiserver'),
+    options.garbageCollector ? requireBinary('kube-controller-manager') : undefined,
   ]);
   const dir = await mkdtemp(join(tmpdir(), 'castellan-control-plane-'));
   const started: ServerProcess[] = [];
@@ -76,6 +125,8 @@ export async function startControlPlane(): Promise<ControlPlane> {
     started.push(etcd.process);
     const port = await freeLoopbackPort();
     const url = `https://127.0.0.1:${port}`;
+    const auditLog = join(dir, 'audit.log');
+    await writeFile(join(dir, 'audit-policy.yaml'), AUDIT_POLICY);
     const args = apiServerArgs({ port, etcdUrl: etcd.url, files, dir });
     const launchApiServer = async (): Promise<ServerProcess> => {
       const apiServer = startProcess(apiServerBinary, args);
@@ -88,6 +139,11 @@ export async function startControlPlane(): Promise<ControlPlane> {
     const kubeconfig = kubeconfigOf(url, files);
     const kubeconfigPath = join(dir, 'kubeconfig');
     await writeFile(kubeconfigPath, kubeconfig, { mode: 0o600 });
+    if (controllerManagerBinary) {
+      started.push(await startControllerManager(controllerManagerBinary, kubeconfigPath, files));
+    }
+    const kubectlHere = (command: readonly string[], input?: string) =>
+      kubectl(kubeconfigPath, command, input);
     return {
       url,
       kubeconfig,
@@ -97,11 +153,29 @@ export async function startControlPlane(): Promise<ControlPlane> {
         config.loadFromString(kubeconfig);
         return config;
       },
-      kubectl: (command, input) => kubectl(kubeconfigPath, command, input),
+      kubectl: kubectlHere,
+      requests: () => auditedRequests(auditLog),
+      async applyCrds() {
+        for (const command of [
+          ['apply', '--server-side', '-k', join(repo, 'deploy/crds')],
+          [
+            'wait',
+            '--for=condition=established',
+            '--timeout=60s',
+            'crd',
+            '-l',
+            'app.kubernetes.io/part-of=castellan',
+          ],
+        ]) {
+          const result = await kubectlHere(command);
+          if (result.code !== 0) throw new Error(`kubectl ${command.join(' ')} failed: ${result.stderr}`);
+        }
+      },
       async restartApiServer() {
+        const stoppedApiServer = apiServer;
         await apiServer.stop();
         apiServer = await launchApiServer();
-        started.splice(1, 1, apiServer);
+        started[started.indexOf(stoppedApiServer)] = apiServer;
       },
       logs: () => started.map((server) => server.output()).join('\n'),
       async stop() {
@@ -114,6 +188,58 @@ export async function startControlPlane(): Promise<ControlPlane> {
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** The garbage collector and the namespace controller, nothing else, as the admin. */
+async function startControllerManager(
+  binary: string,
+  kubeconfigPath: string,
+  files: ControlPlaneFiles,
+): Promise<ServerProcess> {
+  const port = await freeLoopbackPort();
+  const manager = startProcess(binary, [
+    `--kubeconfig=${kubeconfigPath}`,
+    `--authentication-kubeconfig=${kubeconfigPath}`,
+    `--authorization-kubeconfig=${kubeconfigPath}`,
+    '--controllers=garbagecollector,namespace',
+    '--leader-elect=false',
+    '--use-service-account-credentials=false',
+    '--bind-address=127.0.0.1',
+    `--secure-port=${port}`,
+    `--tls-cert-file=${files.apiServerCert}`,
+    `--tls-private-key-file=${files.apiServerKey}`,
+    '--v=0',
+  ]);
+  await waitUntilReady(
+    manager,
+    'kube-controller-manager',
+    async () =>
+      (await getWithClientCertificate(`https://127.0.0.1:${port}/healthz`, files.caPem, files.admin)) ===
+      'ok',
+    API_SERVER_READY_MS,
+  );
+  return manager;
+}
+
+async function auditedRequests(path: string): Promise<AuditedRequest[]> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => {
+      const event = JSON.parse(line) as {
+        verb: string;
+        requestURI: string;
+        responseStatus?: { code?: number };
+        user?: { username?: string };
+      };
+      return {
+        method: METHOD_OF_VERB[event.verb] ?? event.verb.toUpperCase(),
+        path: event.requestURI.split('?')[0] ?? event.requestURI,
+        status: event.responseStatus?.code ?? 0,
+        user: event.user?.username ?? '',
+      };
+    });
 }
 
 async function stopAll(processes: readonly ServerProcess[]): Promise<void> {
@@ -247,6 +373,10 @@ function apiServerArgs(options: {
     // No controller manager creates a namespace's `default` ServiceAccount, which this plugin
     // requires of every pod.
     '--disable-admission-plugins=ServiceAccount',
+    `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`,
+    `--audit-log-path=${join(dir, 'audit.log')}`,
+    // Written before the answer goes out, so a test reads every request it saw answered.
+    '--audit-log-mode=blocking',
     '--profiling=false',
     // Where the server keeps what it generates for itself (its loopback client certificate).
     `--cert-dir=${join(dir, 'apiserver-certs')}`,

@@ -1,4 +1,4 @@
-// Plays the kubelet's part for tests against an API server (the real one, or the in-memory fake):
+// Plays the kubelet's part for tests against the real kube-apiserver (test/harness/control-plane.ts):
 // runs the pods of evaluator Deployments as local processes, and writes Secrets to files as a
 // Secret volume would. It reads Deployments and Secrets through the API, as a kubelet does.
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';

@@ -1,21 +1,25 @@
 // Builds every test policy, assembly/<name>/index.ts -> build/<name>.wasm, plus the
 // malformed-module fixtures. The executionMode in assembly/<name>/metadata.yml picks
-// the compiler flags.
+// the compiler flags. Go policies, go/<name>/ (a module of its own), are built with
+// `go build` for GOOS=wasip1 GOARCH=wasm into build/<name>.wasm too.
 //
 //   node build.mjs [--force] [name...]    (no names = every policy)
 //
 // A policy whose .wasm is newer than its sources, lib/ and this script is skipped
 // unless --force is given. Compiling runs in worker threads: Binaryen's -O3 pass takes
 // most of a second per module, so a cold build is CPU-bound.
+import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const scriptPath = fileURLToPath(import.meta.url);
+const execFileAsync = promisify(execFile);
 
 // Flags shared by all modules. The incremental runtime is the only one that neither
 // leaks nor crawls (see ENVIRONMENT.md); -O3 keeps a guest call in the microseconds.
@@ -50,14 +54,14 @@ function flagsFor(mode) {
   }
 }
 
-async function executionMode(name) {
-  const metadata = await readFile(join(root, 'assembly', name, 'metadata.yml'), 'utf8');
+async function executionMode(dir) {
+  const metadata = await readFile(join(dir, 'metadata.yml'), 'utf8');
   return /^executionMode:\s*([\w-]+)/m.exec(metadata)?.[1] ?? 'kubewarden-wapc';
 }
 
 async function compile(name) {
   const { default: asc } = await import('assemblyscript/asc');
-  const mode = await executionMode(name);
+  const mode = await executionMode(join(root, 'assembly', name));
   // Paths stay relative to this directory: asc joins a config's `lib` path onto its
   // baseDir even when that path is absolute.
   const args = [`assembly/${name}/index.ts`, '-o', `build/${name}.wasm`, ...flagsFor(mode)];
@@ -84,27 +88,35 @@ async function main() {
   const args = process.argv.slice(2);
   const force = args.includes('--force');
   const wanted = args.filter((a) => a !== '--force');
-  const names = wanted.length > 0 ? wanted : await policyNames();
+  const names = wanted.length > 0 ? wanted : [...(await policyNames()), ...(await goPolicyNames())];
   await mkdir(join(root, 'build'), { recursive: true });
   await writeBrokenModules();
 
   const started = performance.now();
   const stale = [];
+  const staleGo = [];
   for (const name of names) {
+    if (isGoPolicy(name)) {
+      if (force || !(await isUpToDate(name, [join(root, 'go', name)]))) staleGo.push(name);
+      continue;
+    }
     if (!existsSync(join(root, 'assembly', name, 'index.ts')))
-      throw new Error(`no policy assembly/${name}/index.ts`);
-    if (force || !(await isUpToDate(name))) stale.push(name);
+      throw new Error(`no policy assembly/${name}/index.ts or go/${name}/go.mod`);
+    const inputs = [join(root, 'assembly', 'lib'), join(root, 'assembly', name)];
+    if (force || !(await isUpToDate(name, inputs))) stale.push(name);
   }
-  const results = await compileInWorkers(stale);
+  // `go build` is parallel on its own, so Go policies build one at a time beside the workers.
+  const [assemblyResults, goResults] = await Promise.all([compileInWorkers(stale), buildGoPolicies(staleGo)]);
+  const results = [...assemblyResults, ...goResults].sort((a, b) => a.name.localeCompare(b.name));
   const failures = results.filter((r) => r.error !== undefined);
   for (const r of results) {
     if (r.error === undefined) console.log(`built build/${r.name}.wasm (${r.mode})`);
     else console.error(`FAILED ${r.name}: ${r.error}`);
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  const built = stale.length - failures.length;
+  const built = results.length - failures.length;
   console.log(
-    `${built} built, ${failures.length} failed, ${names.length - stale.length} up to date, in ${seconds} s`,
+    `${built} built, ${failures.length} failed, ${names.length - results.length} up to date, in ${seconds} s`,
   );
   if (failures.length > 0) {
     console.error(`${failures.length} policy build(s) failed: ${failures.map((f) => f.name).join(', ')}`);
@@ -120,6 +132,19 @@ async function policyNames() {
     .sort();
 }
 
+function isGoPolicy(name) {
+  return existsSync(join(root, 'go', name, 'go.mod'));
+}
+
+async function goPolicyNames() {
+  if (!existsSync(join(root, 'go'))) return [];
+  const entries = await readdir(join(root, 'go'), { withFileTypes: true });
+  return entries
+    .filter((e) => e.isDirectory() && isGoPolicy(e.name))
+    .map((e) => e.name)
+    .sort();
+}
+
 async function newestMtime(dir) {
   let newest = 0;
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
@@ -128,15 +153,43 @@ async function newestMtime(dir) {
   return newest;
 }
 
-async function isUpToDate(name) {
+/** Whether build/<name>.wasm is newer than this script and every file under `dirs`. */
+async function isUpToDate(name, dirs) {
   const out = join(root, 'build', `${name}.wasm`);
   if (!existsSync(out)) return false;
-  const inputs = Math.max(
-    (await stat(scriptPath)).mtimeMs,
-    await newestMtime(join(root, 'assembly', 'lib')),
-    await newestMtime(join(root, 'assembly', name)),
-  );
-  return (await stat(out)).mtimeMs > inputs;
+  const newest = Math.max((await stat(scriptPath)).mtimeMs, ...(await Promise.all(dirs.map(newestMtime))));
+  return (await stat(out)).mtimeMs > newest;
+}
+
+async function buildGoPolicies(names) {
+  const results = [];
+  for (const name of names) {
+    try {
+      const mode = await executionMode(join(root, 'go', name));
+      await goBuild(name);
+      results.push({ name, mode: `${mode}, Go` });
+    } catch (err) {
+      results.push({ name, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return results;
+}
+
+async function goBuild(name) {
+  const out = join(root, 'build', `${name}.wasm`);
+  const goflags = `${process.env.GOFLAGS ?? ''} -buildvcs=false`.trim();
+  const env = { ...process.env, GOOS: 'wasip1', GOARCH: 'wasm', GOFLAGS: goflags };
+  try {
+    await execFileAsync('go', ['build', '-trimpath', '-o', out, '.'], {
+      cwd: join(root, 'go', name),
+      env,
+    });
+  } catch (err) {
+    if (err.code === 'ENOENT') {
+      throw new Error('`go` is not on PATH: Go policies need Go >= 1.26 (https://go.dev/dl/)');
+    }
+    throw new Error(`go build failed\n${err.stderr || err.message}`);
+  }
 }
 
 async function compileInWorkers(names) {

@@ -1,8 +1,9 @@
-import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
+import type { KubeConfig, V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { KubeApi, ResourceType, StoredObject } from '../../../test/harness/kube-api/index.js';
-import { startKubeApi } from '../../../test/harness/kube-api/index.js';
+import { startControlPlane } from '../../../test/harness/control-plane.js';
+import type { ControlPlane } from '../../../test/harness/control-plane.js';
 import { ReconcilerErrorCode } from './errors.js';
 import { LeaderElector } from './leader-election.js';
 import type { LeaderElectionOptions } from './leader-election.js';
@@ -11,8 +12,9 @@ import type { LeaderElectionOptions } from './leader-election.js';
 const LEASE_MS = 600;
 const RENEW_MS = 100;
 const RECORDED_LEASE_MS = 1000;
-const NAMESPACE = 'default';
+const NAMESPACE = 'castellan';
 
+/** As client-node reads it: it leaves MicroTimes the strings the API server sent. */
 interface LeaseSpec {
   holderIdentity?: string;
   leaseDurationSeconds?: number;
@@ -21,11 +23,12 @@ interface LeaseSpec {
   leaseTransitions?: number;
 }
 
-type StoredLease = StoredObject & { spec: LeaseSpec };
+type StoredLease = V1Lease & { spec: LeaseSpec };
 
-let api: KubeApi;
+let cluster: ControlPlane;
 let kubeConfig: KubeConfig;
-let leases: ResourceType;
+/** The test's own client, for reading and planting Leases. */
+let coordination: CoordinationV1Api;
 let leaseCount = 0;
 const running: LeaderElector[] = [];
 
@@ -65,8 +68,21 @@ function newLeaseName(): string {
   return `castellan-reconciler-${leaseCount}`;
 }
 
-function lease(name: string): StoredLease {
-  return api.store.get(leases, NAMESPACE, name) as StoredLease;
+async function lease(name: string): Promise<StoredLease> {
+  return (await coordination.readNamespacedLease({ name, namespace: NAMESPACE })) as StoredLease;
+}
+
+/** Writes a Lease as another holder would: creates it, or replaces `current` at its resourceVersion. */
+async function writeLease(name: string, spec: LeaseSpec, current?: V1Lease): Promise<void> {
+  // client-node sends MicroTime strings as they are.
+  const body: V1Lease = {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: current?.metadata ?? { name, namespace: NAMESPACE },
+    spec: spec as unknown as V1LeaseSpec,
+  };
+  if (current) await coordination.replaceNamespacedLease({ name, namespace: NAMESPACE, body });
+  else await coordination.createNamespacedLease({ namespace: NAMESPACE, body });
 }
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<number> {
@@ -107,23 +123,21 @@ function partitionable(): { coordination: CoordinationV1Api; cut(): void } {
 }
 
 beforeAll(async () => {
-  api = await startKubeApi();
-  kubeConfig = new KubeConfig();
-  kubeConfig.loadFromString(api.kubeconfig);
-  const type = api.registry.byKind('coordination.k8s.io/v1', 'Lease');
-  if (!type) throw new Error('the fake serves no Leases');
-  leases = type;
-});
+  cluster = await startControlPlane();
+  kubeConfig = cluster.kubeConfig();
+  coordination = kubeConfig.makeApiClient(CoordinationV1Api);
+  await kubeConfig.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NAMESPACE } } });
+}, 120_000);
 
 afterEach(async () => {
   await Promise.all(running.splice(0).map((elector) => elector.stop()));
 });
 
 afterAll(async () => {
-  await api.stop();
-});
+  await cluster?.stop();
+}, 120_000);
 
-describe('leader election (in-memory Kubernetes API fake)', () => {
+describe('leader election (real kube-apiserver)', () => {
   it('refuses a renew interval longer than half the lease duration', () => {
     expect(() => candidate('unused', 'a', { leaseDurationMs: 1000, renewIntervalMs: 600 })).toThrow(
       expect.objectContaining({ code: ReconcilerErrorCode.LeaderElectionInvalid }),
@@ -135,9 +149,9 @@ describe('leader election (in-memory Kubernetes API fake)', () => {
     const a = candidate(name, 'a');
     await until(() => a.elector.isLeader, 2000);
     expect(a.started).toBe(1);
-    const created = lease(name).spec;
+    const created = (await lease(name)).spec;
     expect(created).toMatchObject({ holderIdentity: 'a', leaseDurationSeconds: 1, leaseTransitions: 0 });
-    // MicroTime, as client-node's V1MicroTime writes it (the fake, like the API server, refuses less).
+    // MicroTime: the API server refuses less precision, so the create above would have failed.
     expect(created.renewTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     expect(created.acquireTime).toBe(created.renewTime);
 
@@ -149,7 +163,7 @@ describe('leader election (in-memory Kubernetes API fake)', () => {
     expect(b.elector.isLeader).toBe(false);
     expect(b.started).toBe(0);
     expect(leaders.most()).toBe(1);
-    const renewed = lease(name).spec;
+    const renewed = (await lease(name)).spec;
     expect(renewed).toMatchObject({
       holderIdentity: 'a',
       leaseTransitions: 0,
@@ -174,7 +188,7 @@ describe('leader election (in-memory Kubernetes API fake)', () => {
     await until(() => b.elector.isLeader, 1000);
     // Without the release, b would have waited for the whole recorded lease duration.
     expect(Date.now() - stopped).toBeLessThan(RECORDED_LEASE_MS / 2);
-    expect(lease(name).spec).toMatchObject({
+    expect((await lease(name)).spec).toMatchObject({
       holderIdentity: 'b',
       leaseDurationSeconds: 1,
       leaseTransitions: 1,
@@ -191,23 +205,15 @@ describe('leader election (in-memory Kubernetes API fake)', () => {
       renewTime: '2020-01-01T00:00:00.000000Z',
       leaseTransitions: 3,
     };
-    api.store.seed({
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: { name, namespace: NAMESPACE },
-      spec,
-    });
+    await writeLease(name, spec);
     const b = candidate(name, 'b');
 
     // While the holder keeps renewing, nobody takes over.
     let lastRenewal = Date.now();
     for (let i = 1; i <= 8; i++) {
       await sleep(250);
-      const current = lease(name);
-      api.store.replace(leases, NAMESPACE, name, {
-        ...current,
-        spec: { ...current.spec, renewTime: `2020-01-01T00:00:0${i}.000000Z` },
-      });
+      const current = await lease(name);
+      await writeLease(name, { ...current.spec, renewTime: `2020-01-01T00:00:0${i}.000000Z` }, current);
       lastRenewal = Date.now();
       expect(b.elector.isLeader).toBe(false);
     }
@@ -216,7 +222,7 @@ describe('leader election (in-memory Kubernetes API fake)', () => {
     const waited = Date.now() - lastRenewal;
     expect(waited).toBeGreaterThanOrEqual(RECORDED_LEASE_MS - 50);
     expect(waited).toBeLessThan(RECORDED_LEASE_MS + 5 * RENEW_MS);
-    expect(lease(name).spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 4 });
+    expect((await lease(name)).spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 4 });
   });
 
   it('steps down when it cannot renew, before a standby takes over', async () => {
@@ -246,18 +252,13 @@ describe('leader election (in-memory Kubernetes API fake)', () => {
     async (state) => {
       const name = newLeaseName();
       if (state === 'released') {
-        api.store.seed({
-          apiVersion: 'coordination.k8s.io/v1',
-          kind: 'Lease',
-          metadata: { name, namespace: NAMESPACE },
-          spec: { holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 5 },
-        });
+        await writeLease(name, { holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 5 });
       }
-      const before = api.requests.length;
+      const before = (await cluster.requests()).length;
       const candidates = ['a', 'b', 'c', 'd'].map((identity) => candidate(name, identity));
       const leaders = watchLeaders(candidates);
       await until(() => candidates.some((c) => c.elector.isLeader), 2000);
-      const conflicts = api.requests
+      const conflicts = (await cluster.requests())
         .slice(before)
         .filter((r) => r.path.includes(`/leases`) && r.status === 409)
         .map((r) => r.method);
@@ -275,7 +276,7 @@ describe('leader election (in-memory Kubernetes API fake)', () => {
       leaders.stop();
       expect(leaders.most()).toBe(1);
       expect(candidates.reduce((sum, c) => sum + c.started, 0)).toBe(candidates.length);
-      expect(lease(name).spec.leaseTransitions).toBe(state === 'absent' ? 3 : 5 + 4);
+      expect((await lease(name)).spec.leaseTransitions).toBe(state === 'absent' ? 3 : 5 + 4);
     },
   );
 });

@@ -1,14 +1,14 @@
-// The reconciler in-process on a real nats-server, against the in-memory Kubernetes API fake: a
+// The reconciler in-process on a real nats-server, against a real kube-apiserver: a
 // PolicyServer whose image is not from an allowed repository gets a condition saying so, and no
 // evaluator Deployment runs that image.
-import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, KubernetesObjectApi } from '@kubernetes/client-node';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKubeApi } from '../../../test/harness/kube-api/index.js';
-import type { KubeApi } from '../../../test/harness/kube-api/index.js';
+import { startControlPlane } from '../../../test/harness/control-plane.js';
+import type { ControlPlane } from '../../../test/harness/control-plane.js';
 import { startNatsServer } from '../../../test/harness/nats.js';
 import type { NatsServer } from '../../../test/harness/nats.js';
 import { buildReconciler } from '../src/app.js';
@@ -24,20 +24,20 @@ function policyServer(name: string, image: string): KubernetesObject & { spec: o
   return { apiVersion: GROUP, kind: 'PolicyServer', metadata: { name }, spec: { image, replicas: 0 } };
 }
 
-describe('PolicyServer images (in-memory Kubernetes API fake)', () => {
-  let api: KubeApi;
+describe('PolicyServer images (real kube-apiserver)', () => {
+  let cluster: ControlPlane;
   let nats: NatsServer;
   let nc: NatsConnection;
   let objects: KubernetesObjectApi;
   let reconciler: Reconciler;
 
   beforeAll(async () => {
-    api = await startKubeApi();
-    api.store.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
+    cluster = await startControlPlane();
+    await cluster.applyCrds();
+    const kubeConfig = cluster.kubeConfig();
+    await kubeConfig.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NAMESPACE } } });
     nats = await startNatsServer();
     nc = await nats.connect({ role: 'control' });
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromString(api.kubeconfig);
     objects = KubernetesObjectApi.makeApiClient(kubeConfig);
     const config = loadReconcilerConfig({
       ...(await nats.serviceEnv({ role: 'control' })),
@@ -55,41 +55,54 @@ describe('PolicyServer images (in-memory Kubernetes API fake)', () => {
       onLeadershipLost: () => undefined,
     });
     await reconciler.ready;
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await reconciler?.stop();
     await nc?.close();
     await nats?.stop();
-    await api?.stop();
-  });
+    await cluster?.stop();
+  }, 120_000);
 
-  const find = (apiVersion: string, kind: string, name: string, namespace?: string) => {
-    const type = api.registry.byKind(apiVersion, kind);
-    if (!type) throw new Error(`${kind} not served`);
-    return api.store.find(type, namespace, name);
+  /** An object as the API server has it now, or undefined when it does not exist. */
+  const find = async <T extends KubernetesObject>(
+    apiVersion: string,
+    kind: string,
+    name: string,
+    namespace?: string,
+  ): Promise<T | undefined> => {
+    try {
+      return await objects.read<T>({ apiVersion, kind, metadata: { name, namespace } });
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 404) return undefined;
+      throw error;
+    }
   };
-  const deploymentImage = (pool: string) =>
+  const deploymentImage = async (pool: string) =>
     (
-      find('apps/v1', 'Deployment', `castellan-evaluator-${pool}`, NAMESPACE) as
-        { spec: { template: { spec: { containers: { image: string }[] } } } } | undefined
+      await find<KubernetesObject & { spec: { template: { spec: { containers: { image: string }[] } } } }>(
+        'apps/v1',
+        'Deployment',
+        `castellan-evaluator-${pool}`,
+        NAMESPACE,
+      )
     )?.spec.template.spec.containers[0]?.image;
-  const deploymentCondition = (name: string) =>
-    (find(GROUP, 'PolicyServer', name)?.status as { conditions?: Condition[] } | undefined)?.conditions?.find(
-      (condition) => condition.type === 'DeploymentReconciled',
-    );
-  const waitFor = async <T>(what: string, probe: () => T | undefined): Promise<T> => {
+  const deploymentCondition = async (name: string) =>
+    (
+      await find<KubernetesObject & { status?: { conditions?: Condition[] } }>(GROUP, 'PolicyServer', name)
+    )?.status?.conditions?.find((condition) => condition.type === 'DeploymentReconciled');
+  const waitFor = async <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => {
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const value = probe();
+      const value = await probe();
       if (value !== undefined) return value;
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
       await sleep(50);
     }
   };
   const refusal = (name: string) =>
-    waitFor(`PolicyServer ${name} to say its image is refused`, () => {
-      const condition = deploymentCondition(name);
+    waitFor(`PolicyServer ${name} to say its image is refused`, async () => {
+      const condition = await deploymentCondition(name);
       return condition?.reason === 'ImageRefused' ? condition : undefined;
     });
 
@@ -101,7 +114,7 @@ describe('PolicyServer images (in-memory Kubernetes API fake)', () => {
       status: 'True',
       reason: 'ReconciliationSucceeded',
     });
-    expect(find('v1', 'Secret', 'castellan-nats-creds-evaluator-allowed', NAMESPACE)).toBeDefined();
+    expect(await find('v1', 'Secret', 'castellan-nats-creds-evaluator-allowed', NAMESPACE)).toBeDefined();
   });
 
   it('creates no Deployment for an image whose name only ends like an allowed repository', async () => {
@@ -117,9 +130,9 @@ describe('PolicyServer images (in-memory Kubernetes API fake)', () => {
         'CASTELLAN_RECONCILER_ALLOWED_IMAGE_REPOSITORIES on the reconciler. Until then the evaluator ' +
         'Deployment is neither created nor changed.',
     });
-    expect(deploymentImage('foreign')).toBeUndefined();
+    expect(await deploymentImage('foreign')).toBeUndefined();
     // Nothing would run with them: no credentials are minted for a refused pool.
-    expect(find('v1', 'Secret', 'castellan-nats-creds-evaluator-foreign', NAMESPACE)).toBeUndefined();
+    expect(await find('v1', 'Secret', 'castellan-nats-creds-evaluator-foreign', NAMESPACE)).toBeUndefined();
   });
 
   it('leaves the Deployment as it is when a PolicyServer changes to a refused image', async () => {
@@ -130,6 +143,6 @@ describe('PolicyServer images (in-memory Kubernetes API fake)', () => {
     } as KubernetesObject);
     const condition = await refusal('allowed');
     expect(condition.message).toContain('its repository ghcr.io/castellan-dev/castellan-evil is not in');
-    expect(deploymentImage('allowed')).toBe(ALLOWED_IMAGE);
+    expect(await deploymentImage('allowed')).toBe(ALLOWED_IMAGE);
   });
 });

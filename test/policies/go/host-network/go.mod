@@ -1,0 +1,3 @@
+module castellan.dev/test-policies/host-network
+
+go 1.26
