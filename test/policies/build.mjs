@@ -88,26 +88,40 @@ async function main() {
   const args = process.argv.slice(2);
   const force = args.includes('--force');
   const wanted = args.filter((a) => a !== '--force');
-  const names = wanted.length > 0 ? wanted : [...(await policyNames()), ...(await goPolicyNames())];
+  const names =
+    wanted.length > 0
+      ? wanted
+      : [...(await policyNames()), ...(await goPolicyNames()), ...(await watPolicyNames())];
   await mkdir(join(root, 'build'), { recursive: true });
   await writeBrokenModules();
 
   const started = performance.now();
   const stale = [];
   const staleGo = [];
+  const staleWat = [];
   for (const name of names) {
     if (isGoPolicy(name)) {
       if (force || !(await isUpToDate(name, [join(root, 'go', name)]))) staleGo.push(name);
       continue;
     }
+    if (isWatPolicy(name)) {
+      if (force || !(await isUpToDate(name, [join(root, 'wat', name)]))) staleWat.push(name);
+      continue;
+    }
     if (!existsSync(join(root, 'assembly', name, 'index.ts')))
-      throw new Error(`no policy assembly/${name}/index.ts or go/${name}/go.mod`);
+      throw new Error(`no policy assembly/${name}/index.ts, go/${name}/go.mod or wat/${name}/module.wat`);
     const inputs = [join(root, 'assembly', 'lib'), join(root, 'assembly', name)];
     if (force || !(await isUpToDate(name, inputs))) stale.push(name);
   }
   // `go build` is parallel on its own, so Go policies build one at a time beside the workers.
-  const [assemblyResults, goResults] = await Promise.all([compileInWorkers(stale), buildGoPolicies(staleGo)]);
-  const results = [...assemblyResults, ...goResults].sort((a, b) => a.name.localeCompare(b.name));
+  const [assemblyResults, goResults, watResults] = await Promise.all([
+    compileInWorkers(stale),
+    buildGoPolicies(staleGo),
+    assembleWatPolicies(staleWat),
+  ]);
+  const results = [...assemblyResults, ...goResults, ...watResults].sort((a, b) =>
+    a.name.localeCompare(b.name),
+  );
   const failures = results.filter((r) => r.error !== undefined);
   for (const r of results) {
     if (r.error === undefined) console.log(`built build/${r.name}.wasm (${r.mode})`);
@@ -143,6 +157,43 @@ async function goPolicyNames() {
     .filter((e) => e.isDirectory() && isGoPolicy(e.name))
     .map((e) => e.name)
     .sort();
+}
+
+function isWatPolicy(name) {
+  return existsSync(join(root, 'wat', name, 'module.wat'));
+}
+
+async function watPolicyNames() {
+  const entries = await readdir(join(root, 'wat'), { withFileTypes: true });
+  return entries
+    .filter((e) => e.isDirectory() && isWatPolicy(e.name))
+    .map((e) => e.name)
+    .sort();
+}
+
+/**
+ * Modules written in the WebAssembly text format, for proposals no compiler here emits (typed
+ * function references): assembled by Binaryen, which assemblyscript brings, with reference types
+ * and GC (which carries function references) enabled.
+ */
+async function assembleWatPolicies(names) {
+  if (names.length === 0) return [];
+  const { default: binaryen } = await import('binaryen');
+  const results = [];
+  for (const name of names) {
+    const module = binaryen.parseText(await readFile(join(root, 'wat', name, 'module.wat'), 'utf8'));
+    try {
+      module.setFeatures(binaryen.Features.ReferenceTypes | binaryen.Features.GC);
+      if (!module.validate()) throw new Error('Binaryen found the module invalid (its errors are above)');
+      await writeFile(join(root, 'build', `${name}.wasm`), module.emitBinary());
+      results.push({ name, mode: `${await executionMode(join(root, 'wat', name))}, WAT` });
+    } catch (err) {
+      results.push({ name, error: err instanceof Error ? err.message : String(err) });
+    } finally {
+      module.dispose();
+    }
+  }
+  return results;
 }
 
 async function newestMtime(dir) {

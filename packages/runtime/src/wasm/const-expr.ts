@@ -1,6 +1,6 @@
 import { wasmDecodeError } from './decode-error.js';
 import type { ByteReader } from './reader.js';
-import { readReferenceType } from './types.js';
+import { readHeapType } from './types.js';
 
 const END = 0x0b;
 const SIMD_PREFIX = 0xfd;
@@ -13,7 +13,7 @@ const CONSTANT_INSTRUCTIONS = new Map<number, (reader: ByteReader) => void>([
   [0x43, (reader) => reader.take(4)], // f32.const
   [0x44, (reader) => reader.take(8)], // f64.const
   [0x23, (reader) => reader.u32()], // global.get
-  [0xd0, (reader) => readReferenceType(reader)], // ref.null
+  [0xd0, (reader) => readHeapType(reader)], // ref.null (a heap type: func, extern or a type index)
   [0xd2, (reader) => reader.u32()], // ref.func
   // extended-const proposal: i32.add, i32.sub, i32.mul, i64.add, i64.sub, i64.mul take no immediates.
   ...[0x6a, 0x6b, 0x6c, 0x7c, 0x7d, 0x7e].map((opcode) => [opcode, () => {}] as const),

@@ -58,6 +58,27 @@ describe('readImports', () => {
     expect(imports.map(({ module, name, kind }) => ({ module, name, kind }))).toEqual(seenByEngine);
   });
 
+  it('reads typed references (function references, which Node 20 cannot compile) in globals and tables', () => {
+    const module = moduleWithImports(
+      importEntry('env', 'callback', bytes(0x03, 0x63, 0x00, 0x01)),
+      importEntry('env', 'handler', bytes(0x03, 0x64, 0x70, 0x00)),
+      importEntry('env', 'callbacks', bytes(0x01, 0x63, 0x00, 0x00, 0x01)),
+    );
+    expect(WebAssembly.validate(module)).toBe(true);
+
+    expect(readImports(module)).toEqual([
+      { module: 'env', name: 'callback', kind: 'global', type: { valueType: '(ref null 0)', mutable: true } },
+      { module: 'env', name: 'handler', kind: 'global', type: { valueType: '(ref func)', mutable: false } },
+      {
+        module: 'env',
+        name: 'callbacks',
+        kind: 'table',
+        elementType: '(ref null 0)',
+        limits: { min: 1, shared: false, is64: false },
+      },
+    ]);
+  });
+
   it('reads 64-bit memory limits (memory64, which Node 20 cannot compile)', () => {
     const module = moduleWithImports(importEntry('env', 'memory', bytes(0x02, 0x05, 0x01, 0x80, 0x80, 0x04)));
 
@@ -78,7 +99,8 @@ describe('readImports', () => {
   // `at` is the offset of the faulty byte within the import description.
   it.each([
     ['an unknown import kind', bytes(0x05, 0x00), 0, 'unknown import or export kind 0x05'],
-    ['an unknown value type', bytes(0x03, 0x64, 0x00), 1, 'unsupported value type 0x64'],
+    ['an unknown value type', bytes(0x03, 0x60, 0x00), 1, 'unsupported value type 0x60'],
+    ['an unknown heap type', bytes(0x03, 0x63, 0x50, 0x00), 2, 'unsupported heap type -48'],
     ['an unknown reference type', bytes(0x01, 0x7f, 0x00, 0x01), 1, 'unsupported reference type 0x7f'],
     ['unknown limits flags', bytes(0x02, 0x08, 0x01, 0x10), 1, 'unsupported limits flags 0x08'],
     ['an invalid global mutability', bytes(0x03, 0x7f, 0x02), 2, 'invalid global mutability 0x02'],

@@ -1,7 +1,12 @@
 import { wasmDecodeError } from './decode-error.js';
 import type { ByteReader } from './reader.js';
 
-export type ReferenceType = 'funcref' | 'externref';
+/**
+ * `funcref` and `externref`, or a typed reference of the function-references proposal written as
+ * in the text format: `(ref $heap)` or `(ref null $heap)`, the heap type an abstract one (`func`,
+ * `extern`, `any` …) or a type index.
+ */
+export type ReferenceType = 'funcref' | 'externref' | `(ref ${string})` | `(ref null ${string})`;
 export type ValueType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | ReferenceType;
 
 /** The kinds of import and export, named as `WebAssembly.Module.imports()` names them. */
@@ -27,6 +32,26 @@ const REFERENCE_TYPES = new Map<number, ReferenceType>([
   [0x6f, 'externref'],
 ]);
 
+/** The prefixes of a typed reference: `(ref null ht)` and `(ref ht)`. */
+const REF_NULL = 0x63;
+const REF = 0x64;
+
+/** Abstract heap types by their one-byte encoding (function references and GC proposals). */
+const ABSTRACT_HEAP_TYPES = new Map<number, string>([
+  [0x70, 'func'],
+  [0x6f, 'extern'],
+  [0x6e, 'any'],
+  [0x6d, 'eq'],
+  [0x6c, 'i31'],
+  [0x6b, 'struct'],
+  [0x6a, 'array'],
+  [0x69, 'exn'],
+  [0x71, 'none'],
+  [0x72, 'noextern'],
+  [0x73, 'nofunc'],
+  [0x74, 'noexn'],
+]);
+
 const VALUE_TYPES = new Map<number, ValueType>([
   [0x7f, 'i32'],
   [0x7e, 'i64'],
@@ -50,6 +75,7 @@ function hexByte(byte: number): string {
 export function readValueType(reader: ByteReader): ValueType {
   const offset = reader.offset;
   const code = reader.byte();
+  if (code === REF || code === REF_NULL) return typedReference(reader, code);
   const type = VALUE_TYPES.get(code);
   if (type === undefined) throw wasmDecodeError(`unsupported value type ${hexByte(code)}`, offset);
   return type;
@@ -58,9 +84,28 @@ export function readValueType(reader: ByteReader): ValueType {
 export function readReferenceType(reader: ByteReader): ReferenceType {
   const offset = reader.offset;
   const code = reader.byte();
+  if (code === REF || code === REF_NULL) return typedReference(reader, code);
   const type = REFERENCE_TYPES.get(code);
   if (type === undefined) throw wasmDecodeError(`unsupported reference type ${hexByte(code)}`, offset);
   return type;
+}
+
+/**
+ * A heap type (s33): a non-negative type index, or an abstract heap type, whose one-byte encoding
+ * reads as a negative number. The immediate of `ref.null` is one.
+ */
+export function readHeapType(reader: ByteReader): string {
+  const offset = reader.offset;
+  const value = reader.i64();
+  if (value >= 0n) return String(value);
+  const abstract = ABSTRACT_HEAP_TYPES.get(Number(value) + 0x80);
+  if (abstract === undefined) throw wasmDecodeError(`unsupported heap type ${value}`, offset);
+  return abstract;
+}
+
+function typedReference(reader: ByteReader, prefix: typeof REF | typeof REF_NULL): ReferenceType {
+  const heapType = readHeapType(reader);
+  return prefix === REF_NULL ? `(ref null ${heapType})` : `(ref ${heapType})`;
 }
 
 export function readExternalKind(reader: ByteReader): ExternalKind {
