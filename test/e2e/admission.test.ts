@@ -297,6 +297,42 @@ describe('admission through a real kube-apiserver', () => {
     expect(await mustKubectl(['get', 'pods', '-n', Namespace.TeamB, '-o', 'name'])).toBe('pod/unlabelled\n');
   });
 
+  it('says why the API server refused a webhook configuration, registers nothing for it, and the other policies go on', async () => {
+    await mustKubectl(
+      ['apply', '-f', '-'],
+      clusterPolicy('broken-condition', Namespace.Privileged, {
+        module: modules.privileged,
+        matchConditions: [{ name: 'unfinished', expression: 'object.metadata.name ==' }],
+      }),
+    );
+    const refusal = await waitFor('the policy to say why it is not active', async () => {
+      const status = JSON.parse(
+        await mustKubectl([
+          'get',
+          'clusteradmissionpolicy',
+          'broken-condition',
+          '-o',
+          'jsonpath={.status}',
+        ]).then((text) => text || '{}'),
+      ) as { conditions?: { type: string; status: string; reason: string; message: string }[] };
+      return status.conditions?.find((c) => c.type === 'PolicyActive' && c.reason === 'WebhookRejected');
+    });
+    expect(refusal.status).toBe('False');
+    expect(refusal.message).toContain('the API server refused the webhook configuration');
+    expect(refusal.message).toContain('webhooks[0].matchConditions[0].expression');
+    expect(
+      (await kubectl(['get', 'validatingwebhookconfiguration', 'clusterwide-broken-condition'])).stderr,
+    ).toContain('NotFound');
+
+    const refused = await kubectl(
+      ['create', '-f', '-'],
+      pod('still-privileged', Namespace.Privileged, { privileged: true }),
+    );
+    expect(refused.stderr).toContain(
+      'admission webhook "clusterwide-privileged-pods.castellan.dev" denied the request: Privileged container is not allowed',
+    );
+  });
+
   it('answers by failure policy, well inside the webhook timeout, once every evaluator of the pool is gone', async () => {
     await Promise.all(castellan.kubelet.pods().map((evaluator) => evaluator.process.kill()));
     const started = Date.now();
