@@ -5,7 +5,6 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ModuleDistributionClient } from '@castellan/oci';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +20,7 @@ import { startNatsServer } from '../harness/nats.js';
 import type { NatsServer } from '../harness/nats.js';
 import { startRegistry } from '../harness/registry.js';
 import type { TestRegistry } from '../harness/registry.js';
+import { waitFor as pollUntil } from '../harness/wait.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const GROUP = 'policies.castellan.dev/v1';
@@ -89,15 +89,8 @@ describe('admission through a real kube-apiserver', () => {
     if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${result.stderr}`);
     return result.stdout;
   };
-  const waitFor = async <T>(what: string, probe: () => Promise<T | undefined | false>): Promise<T> => {
-    const deadline = Date.now() + WAIT_MS;
-    for (;;) {
-      const value = await probe();
-      if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${logs()}`);
-      await sleep(200);
-    }
-  };
+  const waitFor = <T>(what: string, probe: () => Promise<T | undefined | false>) =>
+    pollUntil(what, probe, { timeoutMs: WAIT_MS, intervalMs: 200, context: logs });
   const policyStatus = async (
     kind: string,
     name: string,

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ModuleDistributionClient } from '@castellan/oci';
 import { Bucket, policyKey } from '@castellan/proto';
-import { ApiException, KubernetesObjectApi, Watch } from '@kubernetes/client-node';
+import { KubernetesObjectApi, Watch } from '@kubernetes/client-node';
 import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
 import { decode } from '@nats-io/jwt';
 import type { User } from '@nats-io/jwt';
@@ -32,6 +32,7 @@ import { startNatsServer } from '../harness/nats.js';
 import type { NatsServer } from '../harness/nats.js';
 import { startRegistry } from '../harness/registry.js';
 import type { TestRegistry } from '../harness/registry.js';
+import { waitFor as pollUntil } from '../harness/wait.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const GROUP = 'policies.castellan.dev/v1';
@@ -90,33 +91,14 @@ describe('reconciler (real kube-apiserver, NATS, registry and services)', () => 
   const logs = () => [castellan?.logs() ?? '', '--- control plane', cluster?.logs() ?? ''].join('\n');
 
   /** An object as the API server has it now, or undefined when it does not exist. */
-  const find = async <T extends KubernetesObject = StoredObject>(
+  const find = <T extends KubernetesObject = StoredObject>(
     apiVersion: string,
     kind: string,
     name: string,
     namespace?: string,
-  ): Promise<T | undefined> => {
-    try {
-      return await objects.read<T>({ apiVersion, kind, metadata: { name, namespace } });
-    } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return undefined;
-      throw error;
-    }
-  };
-
-  const waitFor = async <T>(
-    what: string,
-    probe: () => Promise<T | undefined | false>,
-    timeoutMs = 25_000,
-  ): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${logs()}`);
-      await sleep(100);
-    }
-  };
+  ) => cluster.find<T>(apiVersion, kind, name, namespace);
+  const waitFor = <T>(what: string, probe: () => Promise<T | undefined | false>) =>
+    pollUntil(what, probe, { context: logs });
 
   /** The NATS credentials the reconciler minted for a pool: its Secret and the claims of its JWT. */
   const poolCredentials = async (pool: string) => {

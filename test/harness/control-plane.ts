@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createCertificateAuthority, issueCertificate } from '@castellan/pki';
 import type { CertificateAndKey } from '@castellan/pki';
-import { KubeConfig } from '@kubernetes/client-node';
+import { ApiException, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { requireBinary } from './binaries.js';
 import { freeLoopbackPort, startProcess, waitUntilReady } from './processes.js';
 import type { ServerProcess } from './processes.js';
@@ -32,6 +33,13 @@ export interface ControlPlane {
   readonly kubeconfigPath: string;
   /** A client configuration of the same admin. */
   kubeConfig(): KubeConfig;
+  /** An object as the API server has it now, or undefined when it does not exist. */
+  find<T extends KubernetesObject>(
+    apiVersion: string,
+    kind: string,
+    name: string,
+    namespace?: string,
+  ): Promise<T | undefined>;
   /** Runs kubectl against the API server; resolves with its output whatever its exit code. */
   kubectl(args: readonly string[], input?: string): Promise<KubectlResult>;
   /** Applies Castellan's CRDs as a user would (`kubectl apply -k deploy/crds`) and waits until served. */
@@ -144,6 +152,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     }
     const kubectlHere = (command: readonly string[], input?: string) =>
       kubectl(kubeconfigPath, command, input);
+    const client = new KubeConfig();
+    client.loadFromString(kubeconfig);
+    const objects = KubernetesObjectApi.makeApiClient(client);
     return {
       url,
       kubeconfig,
@@ -152,6 +163,19 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         const config = new KubeConfig();
         config.loadFromString(kubeconfig);
         return config;
+      },
+      async find<T extends KubernetesObject>(
+        apiVersion: string,
+        kind: string,
+        name: string,
+        namespace?: string,
+      ) {
+        try {
+          return await objects.read<T>({ apiVersion, kind, metadata: { name, namespace } });
+        } catch (error) {
+          if (error instanceof ApiException && error.code === 404) return undefined;
+          throw error;
+        }
       },
       kubectl: kubectlHere,
       requests: () => auditedRequests(auditLog),

@@ -1,16 +1,16 @@
 // The reconciler in-process on a real nats-server, against a real kube-apiserver: a
 // PolicyServer whose image is not from an allowed repository gets a condition saying so, and no
 // evaluator Deployment runs that image.
-import { ApiException, CoreV1Api, KubernetesObjectApi } from '@kubernetes/client-node';
+import { CoreV1Api, KubernetesObjectApi } from '@kubernetes/client-node';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane } from '../../../test/harness/control-plane.js';
 import type { ControlPlane } from '../../../test/harness/control-plane.js';
 import { startNatsServer } from '../../../test/harness/nats.js';
 import type { NatsServer } from '../../../test/harness/nats.js';
+import { waitFor as pollUntil } from '../../../test/harness/wait.js';
 import { buildReconciler } from '../src/app.js';
 import type { Reconciler } from '../src/app.js';
 import { loadReconcilerConfig } from '../src/config.js';
@@ -65,19 +65,12 @@ describe('PolicyServer images (real kube-apiserver)', () => {
   }, 120_000);
 
   /** An object as the API server has it now, or undefined when it does not exist. */
-  const find = async <T extends KubernetesObject>(
+  const find = <T extends KubernetesObject>(
     apiVersion: string,
     kind: string,
     name: string,
     namespace?: string,
-  ): Promise<T | undefined> => {
-    try {
-      return await objects.read<T>({ apiVersion, kind, metadata: { name, namespace } });
-    } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return undefined;
-      throw error;
-    }
-  };
+  ) => cluster.find<T>(apiVersion, kind, name, namespace);
   const deploymentImage = async (pool: string) =>
     (
       await find<KubernetesObject & { spec: { template: { spec: { containers: { image: string }[] } } } }>(
@@ -91,15 +84,8 @@ describe('PolicyServer images (real kube-apiserver)', () => {
     (
       await find<KubernetesObject & { status?: { conditions?: Condition[] } }>(GROUP, 'PolicyServer', name)
     )?.status?.conditions?.find((condition) => condition.type === 'DeploymentReconciled');
-  const waitFor = async <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await sleep(50);
-    }
-  };
+  const waitFor = <T>(what: string, probe: () => Promise<T | undefined>) =>
+    pollUntil(what, probe, { timeoutMs: 20_000, intervalMs: 50 });
   const refusal = (name: string) =>
     waitFor(`PolicyServer ${name} to say its image is refused`, async () => {
       const condition = await deploymentCondition(name);
