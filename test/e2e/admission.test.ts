@@ -155,8 +155,7 @@ describe('admission through a real kube-apiserver', () => {
       await mustKubectl(['create', 'namespace', namespace]);
     }
     castellan = await startCastellanInCluster({
-      kubeConfig: cluster.kubeConfig(),
-      kubeconfigPath: cluster.kubeconfigPath,
+      cluster,
       nats,
       registry,
       dir,

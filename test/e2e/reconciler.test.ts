@@ -218,8 +218,7 @@ describe('reconciler (real kube-apiserver, NATS, registry and services)', () => 
     // Two reconciler replicas, as the production values run them: one leads, the other stands by.
     // Webhooks point at the gateway Service (the default): this test calls them itself.
     castellan = await startCastellanInCluster({
-      kubeConfig: cluster.kubeConfig(),
-      kubeconfigPath: cluster.kubeconfigPath,
+      cluster,
       nats,
       registry,
       dir,

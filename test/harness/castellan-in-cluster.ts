@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ControlPlane } from './control-plane.js';
 import { mountSecret, startFakeKubelet } from './kubelet.js';
 import type { FakeKubelet } from './kubelet.js';
 import type { NatsServer } from './nats.js';
@@ -23,8 +23,8 @@ const SERVICE_READY_MS = 30_000;
 const RESTART_DELAY_MS = 1_000;
 
 export interface InClusterOptions {
-  kubeConfig: KubeConfig;
-  kubeconfigPath: string;
+  /** The API server the reconcilers and the kubelet talk to. */
+  cluster: ControlPlane;
   nats: NatsServer;
   /** A plain-HTTP registry on loopback, which the fetcher's sources.yml trusts. */
   registry: TestRegistry;
@@ -126,7 +126,7 @@ export async function startCastellanInCluster(options: InClusterOptions): Promis
       const readinessPort = await freeLoopbackPort();
       const reconciler = start(identity, 'reconciler', {
         ...(await nats.serviceEnv({ role: 'control' })),
-        KUBECONFIG: options.kubeconfigPath,
+        KUBECONFIG: options.cluster.kubeconfigPath,
         CASTELLAN_NAMESPACE: CASTELLAN_NAMESPACE,
         CASTELLAN_LEADER_ELECT: String(leaderElect),
         CASTELLAN_LEADER_ELECTION_LEASE_SECONDS: '2',
@@ -140,14 +140,19 @@ export async function startCastellanInCluster(options: InClusterOptions): Promis
       });
       await untilReady(identity, reconciler, readinessPort);
     }
-    kubelet = startFakeKubelet(options.kubeConfig, {
+    kubelet = startFakeKubelet(options.cluster.kubeConfig(), {
       namespace: CASTELLAN_NAMESPACE,
       env: { CASTELLAN_HEARTBEAT_MS: '300', CASTELLAN_ROLLOUT_GRACE_MS: '500', CASTELLAN_WORKERS: '1' },
     });
 
     // The gateway pod mounts the serving certificate the reconciler writes.
     const tlsDir = join(dir, 'gateway-tls');
-    tlsMount = await mountSecret(options.kubeConfig, CASTELLAN_NAMESPACE, 'castellan-gateway-tls', tlsDir);
+    tlsMount = await mountSecret(
+      options.cluster.kubeConfig(),
+      CASTELLAN_NAMESPACE,
+      'castellan-gateway-tls',
+      tlsDir,
+    );
     const adminPort = await freeLoopbackPort();
     const gateway = start('gateway', 'gateway', {
       ...(await nats.serviceEnv({ role: 'gateway' })),
